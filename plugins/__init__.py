@@ -1,0 +1,1 @@
+"""Built-in plugins, registered through the postal.plugins entry-point group."""

@@ -1,0 +1,1 @@
+"""HTTP APIs: v1 (Postal-compatible) and v2 (management)."""

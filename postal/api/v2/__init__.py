@@ -1,0 +1,1 @@
+"""Management API v2: JSON, bearer tokens, objects addressed by uuid."""

@@ -1,0 +1,111 @@
+"""Reading and checking a JSON request body field by field, with one clear error each."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import APIError, ValidationFailed
+
+
+_MISSING = object()
+
+
+def json_body(request, allowed: set[str]) -> dict[str, Any]:
+    """The body as an object; unknown fields are refused so typos do not pass silently."""
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise APIError("The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise APIError("The request body must be a JSON object.", code="invalid_json")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    return body
+
+
+def _field(body, name, required):
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise ValidationFailed(f"{name} is required.", field=name)
+        return _MISSING
+    return value
+
+
+def string(body, name, *, required=False, max_length=255, default=None) -> str | None:
+    value = _field(body, name, required)
+    if value is _MISSING:
+        return default
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be a string.", field=name)
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(f"{name} must not be blank.", field=name)
+    if len(value) > max_length:
+        raise ValidationFailed(f"{name} must be at most {max_length} characters.", field=name)
+    return value
+
+
+def boolean(body, name, *, default=None) -> bool | None:
+    value = _field(body, name, False)
+    if value is _MISSING:
+        return default
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{name} must be true or false.", field=name)
+    return value
+
+
+def integer(body, name, *, minimum=None, maximum=None, default=None, nullable=False):
+    if nullable and name in body and body[name] is None:
+        return None
+    value = _field(body, name, False)
+    if value is _MISSING:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{name} must be a whole number.", field=name)
+    _check_range(name, value, minimum, maximum)
+    return value
+
+
+def number(body, name, *, minimum=None, maximum=None, default=None, nullable=False):
+    if nullable and name in body and body[name] is None:
+        return None
+    value = _field(body, name, False)
+    if value is _MISSING:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(f"{name} must be a number.", field=name)
+    _check_range(name, value, minimum, maximum)
+    return float(value)
+
+
+def choice(body, name, options, *, required=False, default=None) -> str | None:
+    value = _field(body, name, required)
+    if value is _MISSING:
+        return default
+    if value not in options:
+        raise ValidationFailed(f"{name} must be one of {', '.join(options)}.", field=name)
+    return value
+
+
+def _check_range(name, value, minimum, maximum):
+    if minimum is not None and value < minimum:
+        raise ValidationFailed(f"{name} must be at least {minimum}.", field=name)
+    if maximum is not None and value > maximum:
+        raise ValidationFailed(f"{name} must be at most {maximum}.", field=name)
+
+
+def page_params(request) -> tuple[int, int]:
+    """``?page=`` (from 1) and ``?per_page=`` (1 to 100, default 30)."""
+    try:
+        page = int(request.params.get("page", 1))
+        per_page = int(request.params.get("per_page", 30))
+    except ValueError:
+        raise ValidationFailed("page and per_page must be whole numbers.") from None
+    if page < 1 or not 1 <= per_page <= 100:
+        raise ValidationFailed("page must be 1 or more and per_page from 1 to 100.")
+    return page, per_page

@@ -1,0 +1,9 @@
+"""Core routes.  Names are dotted ``area.action``; plugins add theirs in
+``postal_web_configure``."""
+
+
+def includeme(config) -> None:
+    config.add_static_view("static", "postal:static", cache_max_age=3600)
+    config.add_route("home", "/")
+    config.add_route("health", "/health")
+    config.include(".api.v2.routes", route_prefix="/api/v2")

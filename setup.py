@@ -26,6 +26,8 @@ install_requires = [
     "click>=8.1",
     "psycopg[binary]>=3.1",
     "PyMySQL>=1.1",
+    "PyNaCl>=1.5",
+    "prometheus_client>=0.19",
 ]
 
 tests_require = [

@@ -16,12 +16,13 @@ import pluggy
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
+    from pyramid.registry import Registry
     from pyramid.request import Request
 
     from .events import Event
     from .models import User
     from .services.dns import IDNSResolver
-    from .types import DnsCheckResult, DomainInfo, ScheduledTask
+    from .types import DeliveryResult, DnsCheckResult, DomainInfo, OutgoingMessage, ScheduledTask
 
 hookspec = pluggy.HookspecMarker("postal")
 
@@ -106,3 +107,60 @@ def postal_check_dns(domain: DomainInfo, resolver: IDNSResolver) -> list[DnsChec
     :param resolver: the installation's resolver (``dns.nameservers``).
     :return: a list of :class:`postal.types.DnsCheckResult`.
     """
+
+
+# --- Worker ------------------------------------------------------------------------------
+
+
+@hookspec
+def postal_worker_poll(registry: Registry, worker_id: str) -> int:
+    """Do one batch of a plugin's own queued work (webhook requests, for example).
+
+    The worker calls every implementation on each turn of its loop, beside claiming
+    queued messages.  Claim rows so that other workers never take the same ones.
+
+    :param registry: the worker's registry; open units of work with
+        :func:`postal.unit_of_work.unit_of_work`.
+    :param worker_id: this worker's name, for ``locked_by`` columns.
+    :return: how many jobs were done; the worker sleeps only when every source returns 0.
+    """
+
+
+# --- Sending -----------------------------------------------------------------------------
+
+
+@hookspec
+def postal_before_send(message: OutgoingMessage) -> None:
+    """Change an outgoing message before it is delivered, by replacing ``message.raw``.
+
+    Tracking rewrites links here; the built-in ``dkim`` plugin is ``trylast`` so that it signs
+    the final bytes.
+
+    :param message: the message; its ``dkim_*`` fields name the signing key.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_deliver_outgoing(message: OutgoingMessage, domain: str) -> DeliveryResult | None:
+    """Deliver an outgoing message to the recipient's domain.
+
+    The built-in ``mx_delivery`` plugin (``trylast``) looks up MX records or uses
+    ``postal.smtp_relays``; a smarthost plugin can take over with ``tryfirst``.  The first
+    non-None result wins.
+
+    :param message: the message, already through ``postal_before_send``.
+    :param domain: the recipient's domain.
+    :return: a :class:`postal.types.DeliveryResult`, or ``None`` to leave it to others.
+    """
+
+
+@hookspec
+def postal_after_delivery(message: OutgoingMessage, result: DeliveryResult) -> None:
+    """Called after every delivery attempt has been recorded (statistics, suppressions).
+
+    :param message: the message that was attempted.
+    :param result: what happened.
+    """
+
+
+# --- SMTP server -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import transaction
@@ -20,7 +21,12 @@ from postal.models import Base
 from postal.settings import load_settings
 
 
-pytest_plugins = ["tests.fixtures.dns", "tests.fixtures.data"]
+# Every module in tests/fixtures/ is a fixture plugin; add a module there, not a line here.
+pytest_plugins = sorted(
+    f"tests.fixtures.{path.stem}"
+    for path in (Path(__file__).parent / "fixtures").glob("*.py")
+    if path.stem != "__init__"
+)
 
 BACKENDS = os.environ.get("POSTAL_TEST_DATABASES", "sqlite").split()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import secrets
 import sys
 
@@ -26,8 +27,16 @@ config_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="postal")
-def cli() -> None:
-    """A self-hosted mail delivery platform, compatible with Postal."""
+@config_option
+def cli(config_file: str | None) -> None:
+    """A self-hosted mail delivery platform, compatible with Postal.
+
+    Every command reads its configuration from -c/--config (before or after the command
+    name), else $POSTAL_CONFIG, else development.ini.
+    """
+    if config_file:
+        # Commands (and processes they start) all look here when given no -c of their own.
+        os.environ["POSTAL_CONFIG"] = config_file
 
 
 @cli.command()

@@ -59,12 +59,16 @@ def _pending(txn, hook) -> list[Event]:
 def _fire(committed: bool, hook, events: list[Event]) -> None:
     if not committed:
         return
+    # Each listener is called on its own so one broken plugin cannot keep an event from
+    # the others (pluggy would stop at the first exception).
+    listeners = hook.postal_event.get_hookimpls()
     for event in events:
-        try:
-            hook.postal_event(event=event)
-        except Exception:
-            # The data is committed; a broken listener must not undo or hide it.
-            log.exception("postal_event listener failed for %s", event.name)
+        for impl in listeners:
+            try:
+                impl.function(event=event)
+            except Exception:
+                log.exception("postal_event listener failed for %s in %s", event.name,
+                              impl.plugin_name)  # fmt: skip
 
 
 def includeme(config) -> None:

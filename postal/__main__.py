@@ -1,0 +1,6 @@
+"""``python -m postal`` runs the CLI."""
+
+from .cli import main
+
+
+main()

@@ -6,7 +6,13 @@ import pytest
 import plugins.dns_checks
 from postal import hookimpl, hookspecs
 from postal.domains import (
-    DomainError, check_dns, dns_error_event, dns_records, domain_info, new_domain, normalise_name,
+    DomainError,
+    check_dns,
+    dns_error_event,
+    dns_records,
+    domain_info,
+    new_domain,
+    normalise_name,
     verify,
 )  # fmt: skip
 from postal.models import Organization, Server

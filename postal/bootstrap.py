@@ -12,6 +12,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from pyramid.registry import Registry
 
 from .config import configure
+from .logs import configure_logging
 from .settings import ConfigError, load_settings
 
 
@@ -53,6 +54,7 @@ def build_configurator(path: str, role: str) -> Configurator:
         except (KeyError, ValueError):
             logging.basicConfig(level=logging.INFO, stream=sys.stdout)
     settings = read_settings(path)
+    configure_logging(settings)
     return configure(settings, role=role)
 
 

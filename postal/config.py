@@ -44,6 +44,8 @@ def configure(settings: Mapping[str, Any] | None = None, role: str = "web") -> C
         config.add_jinja2_renderer(".jinja2")
         config.include(".security")
         config.include(".routes")
+        # Request counts and latency by route for /metrics on the health port.
+        config.include(".web_metrics")
         config.registry["postal.plugin_manager"].hook.postal_web_configure(config=config)
         config.scan(".views")
         config.scan(".api")

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,22 +150,29 @@ def test_plugins_lists_built_ins(cli):
 
 
 def test_web_server_serves_and_stops_cleanly_on_sigterm(cli):
-    env = dict(cli.env, PORT="0", BIND_ADDRESS="127.0.0.1")
+    env = dict(cli.env, PORT="0", BIND_ADDRESS="127.0.0.1", HEALTH_SERVER_PORT="0")
     process = subprocess.Popen(
         [sys.executable, "-m", "postal", "-c", INI, "web-server"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        url = None
+        url = health_url = None
         for _ in range(200):
             line = process.stdout.readline()
-            match = re.search(r"listening on (http://\S+)", line)
-            if match:
+            if match := re.search(r"health server listening on (http://\S+)", line):
+                health_url = match.group(1)
+            elif match := re.search(r"web server listening on (http://\S+)", line):
                 url = match.group(1)
                 break
-        assert url, "the web server never said where it listens"
+        assert url and health_url, "the web server never said where it listens"
         with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
             assert response.read() == b"OK"
+        with urllib.request.urlopen(f"{health_url}/metrics", timeout=10) as response:
+            families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+        samples = families["postal_web_requests"].samples
+        assert any(
+            s.labels == {"route": "health", "method": "GET", "status": "200"} for s in samples
+        )
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=20)
         assert process.returncode == 0

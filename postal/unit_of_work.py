@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import transaction
 from pyramid.interfaces import IRequestExtensions
@@ -17,6 +18,18 @@ from pyramid.request import Request, apply_request_extensions
 from pyramid.scripting import prepare
 
 from .models import get_tm_session
+
+
+_current: ContextVar[Request | None] = ContextVar("postal_unit_of_work", default=None)
+
+
+def current_request() -> Request | None:
+    """The request of the unit of work running in this thread (or task), if any.
+
+    Hooks whose arguments are plain dataclasses use it to reach the database
+    (``current_request().dbsession``) in the same transaction as the caller.
+    """
+    return _current.get()
 
 
 @contextmanager
@@ -30,8 +43,12 @@ def unit_of_work(registry: Registry) -> Iterator[Request]:
             apply_request_extensions(request)
         # Replace the reified session with one joined to our own transaction manager.
         request.dbsession = get_tm_session(registry["dbsession_factory"], request.tm)
-        with request.tm:
-            yield request
+        token = _current.set(request)
+        try:
+            with request.tm:
+                yield request
+        finally:
+            _current.reset(token)
     finally:
         request.dbsession.close()
         env["closer"]()

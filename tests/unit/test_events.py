@@ -57,3 +57,15 @@ def test_a_failing_listener_does_not_stop_the_others(registry, caplog):
         request.notify(Event(name="DomainDNSError", server_id=None, payload={}))
     assert "postal_event listener failed" in caplog.text
     assert [e.name for e in recorder.events] == ["DomainDNSError"]
+
+
+def test_current_request_is_the_innermost_unit_of_work(registry):
+    from postal.unit_of_work import current_request
+
+    assert current_request() is None
+    with unit_of_work(registry) as outer:
+        assert current_request() is outer
+        with unit_of_work(registry) as inner:
+            assert current_request() is inner
+        assert current_request() is outer
+    assert current_request() is None

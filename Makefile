@@ -2,20 +2,21 @@
 # make test  — install, start PostgreSQL and MariaDB if needed, run the suite on all three
 
 PYTHON ?= python3
+PYTEST_ARGS ?= -n 4
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite lint format bench clean
+.PHONY: help install run test test-sqlite lint format bench bench-smtp bench-dkim bench-send clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q --upgrade pip 'setuptools>=68,<81' wheel
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -27,7 +28,8 @@ run: install ## Initialise SQLite, create a first admin if none, start web + SMT
 	$(BIN)/postal -c $(CONFIG) run
 
 test: install ## Run the whole suite on SQLite, PostgreSQL and MariaDB
-	POSTAL_TEST_DATABASES="$$(scripts/test-services)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	POSTAL_TEST_DATABASES="$$(scripts/test-services)" POSTAL_STRICT_SERVICES=1 \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-sqlite: install ## Run the suite on SQLite only (no services needed)
 	POSTAL_TEST_DATABASES=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -39,6 +41,17 @@ lint: install ## ruff check and format check
 format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix postal plugins tests alembic bench
 	$(BIN)/ruff format postal plugins tests alembic bench
+
+bench: bench-smtp bench-dkim bench-send ## Run every benchmark (figures and ratios, no asserts)
+
+bench-smtp: install ## SMTP accept rate vs Postfix and bare aiosmtpd (installs postfix if missing)
+	$(BIN)/python bench/smtp_accept.py $(BENCH_ARGS)
+
+bench-dkim: install ## DKIM signing rate vs stock dkimpy and raw OpenSSL RSA-2048 (one core)
+	$(BIN)/python bench/dkim_sign.py $(BENCH_ARGS)
+
+bench-send: install ## API send -> worker -> DKIM-2048 -> smtp-sink, vs Postfix end to end
+	$(BIN)/python -m bench.send_e2e $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache

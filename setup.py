@@ -8,6 +8,8 @@ with open("postal/VERSION") as version_file:
 
 install_requires = [
     "pyramid>=2.0",
+    # Pyramid imports pkg_resources, which setuptools 81+ is removing.
+    "setuptools>=68,<81",
     "waitress>=3.0",
     "pluggy>=1.5",
     "SQLAlchemy>=2.0.25",
@@ -32,9 +34,15 @@ install_requires = [
 
 tests_require = [
     "pytest>=8.0",
+    # Many tests wait on sockets and subprocesses; four workers keep the suite short.
+    "pytest-xdist>=3.5",
     "WebTest>=3.0",
     "openapi-spec-validator>=0.7",
     "ruff>=0.6",
+    # The PyPI Postal client, to test API v1 compatibility with a real client.
+    "postal-py>=0.0.5",
+    "playwright>=1.40",
+    "oidc-provider-mock>=0.3.4",
 ]
 
 setup(
@@ -57,7 +65,18 @@ setup(
         # Built-in features register exactly as a third-party package would.
         "postal.plugins": [
             "api_tokens = plugins.api_tokens",
+            "local_auth = plugins.local_auth",
+            "oidc = plugins.oidc",
             "dns_checks = plugins.dns_checks",
+            "credentials = plugins.credentials",
+            "smtp_routing = plugins.smtp_routing",
+            "mx_delivery = plugins.mx_delivery",
+            "dns_monitor = plugins.dns_monitor",
+            "retention = plugins.retention",
+            "scheduler = plugins.scheduler",
+            "dkim = plugins.dkim",
+            "webhooks = plugins.webhooks",
+            "tracking = plugins.tracking",
         ],
     },
 )

@@ -192,6 +192,32 @@ def web_server(config_file) -> None:
     run_processes([web_process(path)])
 
 
+@cli.command("smtp-server")
+@config_option
+def smtp_server(config_file) -> None:
+    """Run the SMTP server (and its health server)."""
+    from .servers import run_processes, smtp_process
+
+    run_processes([smtp_process(config_path(config_file))])
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, help="Process what is due, then exit.")
+def worker(config_file, once) -> None:
+    """Run the worker: deliver queued messages, run plugins' queues (webhooks)."""
+    from .servers import run_processes, worker_process
+
+    path = config_path(config_file)
+    if once:
+        from .worker.runner import Worker
+
+        done = Worker(build_registry(path, "worker")).run_until_idle()
+        click.echo(f"Processed {done} queued items.")
+        return
+    run_processes([worker_process(path)])
+
+
 @cli.command()
 @config_option
 def run(config_file) -> None:

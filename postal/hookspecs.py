@@ -22,7 +22,19 @@ if TYPE_CHECKING:
     from .events import Event
     from .models import User
     from .services.dns import IDNSResolver
-    from .types import DeliveryResult, DnsCheckResult, DomainInfo, OutgoingMessage, ScheduledTask
+    from .types import (
+        AuthIdentity,
+        DeliveryResult,
+        DnsCheckResult,
+        DomainInfo,
+        Envelope,
+        OutgoingMessage,
+        RcptDecision,
+        ReceivedMessage,
+        ScheduledTask,
+        SmtpReply,
+        SmtpSession,
+    )
 
 hookspec = pluggy.HookspecMarker("postal")
 
@@ -145,8 +157,8 @@ def postal_deliver_outgoing(message: OutgoingMessage, domain: str) -> DeliveryRe
     """Deliver an outgoing message to the recipient's domain.
 
     The built-in ``mx_delivery`` plugin (``trylast``) looks up MX records or uses
-    ``postal.smtp_relays``; a smarthost plugin can take over with ``tryfirst``.  The first
-    non-None result wins.
+    ``postal.smtp_relays``; a smarthost plugin can take over with ``tryfirst``.
+    The first non-None result wins.
 
     :param message: the message, already through ``postal_before_send``.
     :param domain: the recipient's domain.
@@ -164,3 +176,121 @@ def postal_after_delivery(message: OutgoingMessage, result: DeliveryResult) -> N
 
 
 # --- SMTP server -------------------------------------------------------------------------
+#
+# Order of calls in one session: ``postal_smtp_connect`` once; ``postal_smtp_authenticate``
+# per AUTH; then per message ``postal_smtp_mail_from``, ``postal_smtp_rcpt`` per recipient,
+# ``postal_smtp_data``; and ``postal_message_received`` after the message is committed.
+# The SMTP server runs them in a worker thread (they may use the database); implementations
+# get :mod:`postal.types` dataclasses, never aiosmtpd's objects.
+
+
+@hookspec(firstresult=True)
+def postal_smtp_connect(session: SmtpSession) -> SmtpReply | None:
+    """A client connected; refuse it (blocklists, rate limits) by returning a reply.
+
+    A negative reply is sent instead of the greeting and the connection is closed.
+    The first non-None result wins.
+
+    :param session: the new session (client address, trace id).
+    :return: an :class:`postal.types.SmtpReply` to refuse, or ``None`` to continue.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_smtp_authenticate(
+    session: SmtpSession, mechanism: str, username: str, password: str, challenge: str | None
+) -> AuthIdentity | None:
+    """Check the credentials of an AUTH command.
+
+    The built-in ``smtp_credentials`` plugin (``trylast``) does what Postal does: for PLAIN
+    and LOGIN the password is an SMTP credential's key (any username); for CRAM-MD5 the
+    username is ``org/server`` (or ``org_server``) and the password the hex HMAC-MD5 of
+    ``challenge`` keyed with one of that server's SMTP keys.  When every plugin returns
+    ``None`` the client gets a ``535``.  The first non-None result wins.
+
+    :param session: the session asking.
+    :param mechanism: ``PLAIN``, ``LOGIN`` or ``CRAM-MD5``.
+    :param username: the user name the client gave (``""`` when none).
+    :param password: the password, or for CRAM-MD5 the client's hex digest.
+    :param challenge: the CRAM-MD5 challenge sent to the client; ``None`` for other mechanisms.
+    :return: the :class:`postal.types.AuthIdentity` authenticated, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_smtp_mail_from(
+    session: SmtpSession, envelope: Envelope, address: str
+) -> SmtpReply | None:
+    """``MAIL FROM`` was given; refuse the sender by returning a negative reply.
+
+    No built-in plugin implements it (Postal accepts any sender here).  A positive reply
+    replaces the ``250 OK``.  The first non-None result wins.
+
+    :param session: the session.
+    :param envelope: the new transaction (``envelope.mail_from`` is not set yet).
+    :param address: the sender address between ``<`` and ``>`` (``""`` for ``<>``).
+    :return: an :class:`postal.types.SmtpReply`, or ``None`` to accept.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_smtp_rcpt(session: SmtpSession, envelope: Envelope, address: str) -> RcptDecision | None:
+    """Classify or refuse one ``RCPT TO``.
+
+    The built-in ``smtp_routing`` plugin (``trylast``) applies Postal's order: return-path
+    address, route-domain token, authenticated session, route by name or ``*``, SMTP-IP
+    credential, else ``530 Authentication required``.  A decision with a negative reply
+    refuses the recipient.  The first non-None result wins.
+
+    :param session: the session (``session.identity`` when authenticated).
+    :param envelope: the transaction so far.
+    :param address: the recipient address between ``<`` and ``>``, source route removed.
+    :return: a :class:`postal.types.RcptDecision`, or ``None`` to let the next plugin decide.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_smtp_data(session: SmtpSession, envelope: Envelope) -> SmtpReply | None:
+    """The whole message was received and passed core's checks; refuse it before it is
+    stored by returning a negative reply.
+
+    The first non-None result wins.
+
+    :param session: the session.
+    :param envelope: the transaction; ``envelope.content`` holds the bytes to be stored,
+        ``Received`` header included.
+    :return: an :class:`postal.types.SmtpReply` to refuse, or ``None`` to store the message.
+    """
+
+
+@hookspec
+def postal_message_received(messages: list[ReceivedMessage], session: SmtpSession) -> None:
+    """Messages received over SMTP were committed and queued.
+
+    Called after the transaction commits, once per accepted SMTP transaction, so a listener
+    never sees a row that was rolled back.  Exceptions are logged and ignored: the client
+    already has its ``250``.
+
+    :param messages: one :class:`postal.types.ReceivedMessage` per stored message row.
+    :param session: the session the messages arrived on.
+    """
+
+
+# --- Web sign-in -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def postal_authenticate_user(request: Request, email: str, password: str) -> User | None:
+    """Check an e-mail address and password typed into the web sign-in form.
+
+    The built-in ``local_auth`` plugin (``trylast``) checks the user's bcrypt password,
+    unless ``oidc.local_authentication_enabled`` is false.  A plugin may check another
+    directory (LDAP, say) and return the matching local user.  Rate limiting and the session
+    are core's.  The first non-None result wins.
+
+    :param request: the Pyramid request of the sign-in form.
+    :param email: the e-mail address as typed (trimmed, not yet lower-cased).
+    :param password: the password as typed.
+    :return: the :class:`postal.models.User` signed in, or ``None`` when this plugin does not
+        accept the credentials.
+    """

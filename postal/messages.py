@@ -57,6 +57,13 @@ def recipient_domain(address: str) -> str | None:
     return domain.lower() if at and domain else None
 
 
+def batch_key(message: Message) -> str:
+    """Postal's ``batch_key``; workers claim by its ``outgoing-`` / ``incoming-`` prefix."""
+    if message.scope == "outgoing":
+        return f"outgoing-{recipient_domain(message.rcpt_to or '') or ''}"
+    return f"incoming-rt:{message.route_id}-ep:{message.endpoint_id}-{message.endpoint_type}"
+
+
 def store_message(
     dbsession: Session,
     server: Server,
@@ -100,6 +107,7 @@ def store_message(
                     message_id=message.id,
                     domain=recipient_domain(message.rcpt_to or ""),
                     route_id=message.route_id,
+                    batch_key=batch_key(message),
                 )
             )
         dbsession.flush()

@@ -6,4 +6,7 @@ def includeme(config) -> None:
     config.add_static_view("static", "postal:static", cache_max_age=3600)
     config.add_route("home", "/")
     config.add_route("health", "/health")
+    config.add_route("well_known.jwks", "/.well-known/jwks.json")
+    config.include(".views.routes")
     config.include(".api.v2.routes", route_prefix="/api/v2")
+    config.include(".api.v1.routes", route_prefix="/api/v1")

@@ -13,7 +13,8 @@ import threading
 from typing import Protocol
 
 from .bootstrap import build_configurator
-from .settings import ConfigError, process_address
+from .health import HealthServer
+from .settings import ConfigError, health_address, process_address
 
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class WebProcess:
         settings = config.registry.settings
         try:
             self.host, self.port = process_address(settings, "web_server")
+            health = health_address(settings, "web_server")
         except ConfigError as exc:
             from .bootstrap import fail
 
@@ -50,12 +52,13 @@ class WebProcess:
             port=self.port,
             threads=settings["web_server.max_threads"],
             ident="postal",
-            # Chunked request bodies (the Node client sends them) are read in full first.
             clear_untrusted_proxy_headers=True,
         )
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._health = HealthServer("postal-web", *health)
 
     def start(self) -> None:
+        self._health.start()
         self._thread.start()
         host, port = self._server.effective_host, self._server.effective_port
         log.info("web server listening on http://%s:%s", host, port)
@@ -64,6 +67,7 @@ class WebProcess:
     def stop(self) -> None:
         self._server.close()
         self._thread.join(timeout=5)
+        self._health.stop()
 
 
 def web_process(config_file: str) -> Process:
@@ -71,7 +75,19 @@ def web_process(config_file: str) -> Process:
 
 
 # ``postal run`` starts every process named here; the SMTP server and the worker add theirs.
-PROCESS_FACTORIES = {"web": web_process}
+def worker_process(config_file: str) -> Process:
+    from .worker.runner import WorkerProcess
+
+    return WorkerProcess(config_file)
+
+
+def smtp_process(config_file: str) -> Process:
+    from .smtp.server import smtp_process as make
+
+    return make(config_file)
+
+
+PROCESS_FACTORIES = {"web": web_process, "smtp": smtp_process, "worker": worker_process}
 
 
 def all_processes(config_file: str) -> list[Process]:

@@ -90,3 +90,120 @@ class DeliveryResult:
 
 
 # --- SMTP server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    """An SMTP reply: ``code`` and one line of ``text`` (``str(reply)`` is the wire form)."""
+
+    code: int
+    text: str
+
+    @property
+    def positive(self) -> bool:
+        return 200 <= self.code < 400
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+@dataclass(frozen=True)
+class AuthIdentity:
+    """Who an SMTP session authenticated as: a credential of a mail server.
+
+    A snapshot taken when the session authenticated (as Postal keeps the credential it
+    loaded), so a long session is not slowed down by lookups.  ``permalink`` is
+    ``<organisation>/<server>``, the text of ``235 Granted for …``.
+    """
+
+    credential_id: int
+    credential_type: str
+    server_id: int
+    server_uuid: str
+    permalink: str
+    suspended: bool = False
+    privacy_mode: bool = False
+    log_smtp_data: bool = False
+    allow_sender: bool = False
+
+
+@dataclass
+class SmtpSession:
+    """One SMTP connection, as plugins see it.
+
+    ``id`` is the 8-character trace id shown in the greeting and logs.  ``tls`` is true after
+    STARTTLS or on the implicit-TLS port.  ``identity`` is set by AUTH (or by an SMTP-IP
+    credential at RCPT time).  ``notes`` is free for plugins to share state across the calls
+    of one session.  ``registry`` is the SMTP process's registry: open
+    :func:`postal.unit_of_work.unit_of_work` on it for database access.
+    """
+
+    id: str
+    client_ip: str
+    client_port: int = 0
+    helo: str | None = None
+    tls: bool = False
+    identity: AuthIdentity | None = None
+    notes: dict = field(default_factory=dict)
+    registry: object = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class MessageCopy:
+    """One stored message a recipient turns into: a route sends a copy per endpoint."""
+
+    endpoint_type: str | None = None
+    endpoint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RcptDecision:
+    """What to do with one ``RCPT TO``.
+
+    ``reply`` is sent to the client; when it is positive the recipient is accepted as
+    ``kind`` (``outgoing``, ``incoming`` or ``bounce``) for ``server_id``.  ``address`` is the
+    recipient as stored (route-domain addresses are rewritten to the route's address).
+    ``identity`` is set when an SMTP-IP credential authorised the session.
+    """
+
+    reply: SmtpReply
+    kind: str | None = None
+    server_id: int | None = None
+    address: str | None = None
+    route_id: int | None = None
+    copies: tuple[MessageCopy, ...] = (MessageCopy(),)
+    identity: AuthIdentity | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.reply.positive and self.kind is not None
+
+    @classmethod
+    def reject(cls, code: int, text: str) -> RcptDecision:
+        return cls(reply=SmtpReply(code, text))
+
+
+@dataclass
+class Envelope:
+    """The transaction so far: ``MAIL FROM`` (``""`` for ``<>``), its parameters, the
+    accepted recipients, and at end of DATA the message bytes as they will be stored
+    (``Received`` header included)."""
+
+    mail_from: str | None = None
+    mail_options: list[str] = field(default_factory=list)
+    recipients: list[RcptDecision] = field(default_factory=list)
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message row the SMTP server stored and queued (``postal_message_received``)."""
+
+    id: int
+    token: str
+    server_id: int
+    scope: str
+    rcpt_to: str
+    mail_from: str
+    route_id: int | None = None
+    bounce: bool = False

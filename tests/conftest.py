@@ -134,3 +134,19 @@ def dbsession(dbengine, clean_tables):
     session.rollback()
     session.close()
     transaction.abort()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under ``make test`` (POSTAL_STRICT_SERVICES=1) a test skipped because a real service
+    or tool is missing fails instead: CI must never pass by not running the real thing."""
+    report = yield
+    if (
+        report.skipped
+        and os.environ.get("POSTAL_STRICT_SERVICES")
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under POSTAL_STRICT_SERVICES: {reason}"
+    return report

@@ -17,7 +17,9 @@ def _record(message, **extra):
 
 def test_structured_formatter_appends_context():
     formatter = StructuredFormatter("%(levelname)s %(message)s")
-    line = formatter.format(_record("delivered", message_token="AbC123", server="acme/main", note="a b"))
+    line = formatter.format(
+        _record("delivered", message_token="AbC123", server="acme/main", note="a b")
+    )
     assert line == 'INFO delivered message_token=AbC123 note="a b" server=acme/main'
     assert formatter.format(_record("plain")) == "INFO plain"
 

@@ -1,0 +1,1 @@
+"""The SMTP server: submission and inbound mail, stored durably before ``250``."""

@@ -1,0 +1,215 @@
+"""Sending one message over SMTP and classifying the reply as Postal does."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from postal.services.dns import DNSLookupError
+from postal.types import DeliveryResult, OutgoingMessage
+from postal.worker.retry import requested_delay
+
+from .connections import Connection, ConnectionPool, TLSRequired
+from .targets import Host, addresses, mx_hosts, parse_relay
+
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (OSError, smtplib.SMTPException, ssl.SSLError)
+
+
+class Failure(Exception):
+    """A reply that ends this attempt; ``code`` decides soft or hard."""
+
+    def __init__(self, code: int, reply: str, stage: str):
+        super().__init__(reply)
+        self.code, self.reply, self.stage = code, reply, stage
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {text}".strip()
+
+
+def _sentence(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class MXSender:
+    def __init__(self, settings: Mapping[str, Any], resolver):
+        self.resolver = resolver
+        self.port = settings["postal.smtp_delivery_port"]
+        self.relays = [parse_relay(url) for url in settings["postal.smtp_relays"]]
+        self.resent_sender = settings["postal.use_resent_sender_header"]
+        helo = settings["dns.helo_hostname"] or settings["postal.smtp_hostname"] or "localhost"
+        self.pool = ConnectionPool(
+            helo,
+            settings["smtp_client.open_timeout"],
+            settings["smtp_client.read_timeout"],
+            settings["smtp_client.idle_seconds"],
+        )
+
+    def hosts(self, domain: str) -> list[Host]:
+        return list(self.relays) if self.relays else mx_hosts(self.resolver, domain, self.port)
+
+    def deliver(self, message: OutgoingMessage, domain: str) -> DeliveryResult:
+        started = time.monotonic()
+        try:
+            hosts = self.hosts(domain)
+        except DNSLookupError as exc:
+            return DeliveryResult(
+                "SoftFail", f"DNS lookup for the mail servers of {domain} failed.", str(exc)
+            )
+        data = message.raw
+        if self.resent_sender and message.mail_from:
+            # Added to what is sent, not to what is stored or signed (as Postal does).
+            data = f"Resent-Sender: {message.mail_from}\r\n".encode() + data
+        tried, errors = [], []
+        for host in hosts:
+            try:
+                ips = addresses(self.resolver, host.name)
+            except DNSLookupError as exc:
+                tried.append(host.name)
+                errors.append(str(exc))
+                continue
+            for ip in ips:
+                tried.append(f"{ip}:{host.port}")
+                connection = self.connect(ip, host, errors)
+                if connection is not None:
+                    return self.send(connection, message, data, started)
+        details = f"No SMTP servers were available for {domain}."
+        details += f" Tried {_sentence(tried)}." if tried else " No hosts to try."
+        return DeliveryResult("SoftFail", details, "\n".join(errors), time=_since(started))
+
+    def connect(self, ip: str, host: Host, errors: list[str]) -> Connection | None:
+        connection = self.pool.checkout(ip, host)
+        if connection is not None:
+            return connection
+        try:
+            return self.pool.open(ip, host)
+        except ssl.SSLError as exc:
+            if host.ssl_mode != "Auto":
+                errors.append(f"{ip}:{host.port}: {exc}")
+                return None
+            # Opportunistic TLS failed: Postal tries once more without it.
+            try:
+                return self.pool.open(ip, host, tls=False)
+            except CONNECTION_ERRORS as exc2:
+                errors.append(f"{ip}:{host.port}: {exc2}")
+        except (TLSRequired, *CONNECTION_ERRORS) as exc:
+            errors.append(f"{ip}:{host.port}: {type(exc).__name__}: {exc}")
+        return None
+
+    def send(self, connection, message, data, started) -> DeliveryResult:
+        try:
+            reply = self._transaction(connection, message, data)
+        except smtplib.SMTPServerDisconnected:
+            if not connection.reused:
+                return self._failed(connection, None, message, started)
+            # The remote closed an idle connection: one fresh connection and resend.
+            connection.close()
+            try:
+                connection = self.pool.open(connection.ip, connection.host)
+                reply = self._transaction(connection, message, data)
+            except (Failure, *CONNECTION_ERRORS) as exc:
+                return self._failed(connection, exc, message, started)
+        except (Failure, *CONNECTION_ERRORS) as exc:
+            return self._failed(connection, exc, message, started)
+        self.pool.checkin(connection)
+        return DeliveryResult(
+            "Sent",
+            f"Message for {message.rcpt_to} accepted by {connection.endpoint}",
+            reply,
+            sent_with_ssl=connection.tls,
+            time=_since(started),
+        )
+
+    def _transaction(self, connection: Connection, message, data: bytes) -> str:
+        if connection.smtp.has_extn("pipelining"):
+            return self._pipelined(connection, message, data)
+        smtp = connection.smtp
+        code, text = smtp.mail(message.mail_from)
+        if code != 250:
+            raise Failure(code, _reply(code, text), "mail")
+        code, text = smtp.rcpt(message.rcpt_to)
+        if code not in (250, 251):
+            raise Failure(code, _reply(code, text), "rcpt")
+        try:
+            code, text = smtp.data(data)
+        except smtplib.SMTPDataError as exc:
+            raise Failure(exc.smtp_code, _reply(exc.smtp_code, exc.smtp_error), "data") from None
+        if code != 250:
+            raise Failure(code, _reply(code, text), "data")
+        return _reply(code, text)
+
+    def _pipelined(self, connection: Connection, message, data: bytes) -> str:
+        """RSET (on a reused connection), MAIL, RCPT and DATA in one round trip (RFC 2920),
+        then the message: two round trips a message instead of five."""
+        smtp = connection.smtp
+        commands = ["RSET"] if connection.reused else []
+        commands += [
+            f"MAIL FROM:{smtplib.quoteaddr(message.mail_from)}",
+            f"RCPT TO:{smtplib.quoteaddr(message.rcpt_to)}",
+            "DATA",
+        ]
+        smtp.send("".join(command + "\r\n" for command in commands))
+        replies = [smtp.getreply() for _ in commands]
+        if connection.reused and replies.pop(0)[0] != 250:
+            raise smtplib.SMTPServerDisconnected("RSET refused")
+        expected = (("mail", (250,)), ("rcpt", (250, 251)), ("data", (354,)))
+        for (stage, accepted), (code, text) in zip(expected, replies, strict=True):
+            if code not in accepted:
+                raise Failure(code, _reply(code, text), stage)
+        body = smtplib._quote_periods(data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")
+        code, text = smtp.getreply()
+        if code != 250:
+            raise Failure(code, _reply(code, text), "data")
+        return _reply(code, text)
+
+    def _failed(self, connection, exc, message, started) -> DeliveryResult:
+        tls, endpoint = connection.tls, connection.endpoint
+        if isinstance(exc, Failure):
+            self._reset(connection)
+            if 500 <= exc.code < 600:
+                if exc.stage == "rcpt":
+                    message.notes["recipient_rejected"] = True
+                details = f"Permanent SMTP delivery error when sending to {endpoint}"
+                return DeliveryResult("HardFail", details, exc.reply, tls, time=_since(started))
+            details = f"Temporary SMTP delivery error when sending to {endpoint}"
+            return DeliveryResult(
+                "SoftFail", details, exc.reply, tls, time=_since(started),
+                retry_after=requested_delay(exc.reply),
+            )  # fmt: skip
+        connection.close()
+        output = f"{type(exc).__name__}: {exc}" if exc else "the server closed the connection"
+        if isinstance(exc, socket.timeout | TimeoutError):
+            details = f"Temporary SMTP delivery error when sending to {endpoint}"
+        else:
+            details = f"An error occurred while sending the message to {endpoint}"
+        return DeliveryResult("SoftFail", details, output, tls, time=_since(started))
+
+    def _reset(self, connection: Connection) -> None:
+        """After a refused transaction the session is reset and kept, or closed."""
+        try:
+            code, _ = connection.smtp.rset()
+        except CONNECTION_ERRORS:
+            code = 0
+        if code == 250:
+            self.pool.checkin(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        self.pool.close_all()
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 2)

@@ -1,0 +1,1 @@
+"""The worker: claims queued messages, runs them through the pipelines, records outcomes."""

@@ -1,0 +1,36 @@
+"""The worker's Prometheus metrics (served on its health server's ``/metrics``).
+
+Defined once per process: prometheus_client refuses a second metric of the same name.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import func, select
+
+from ..models import QueuedMessage
+
+
+QUEUE_DEPTH = Gauge("postal_queued_messages", "Messages waiting in the queue (all scopes).")
+CLAIMED = Counter("postal_worker_messages_claimed", "Queued messages claimed by this worker.")
+DELIVERIES = Counter(
+    "postal_worker_deliveries", "Delivery attempts recorded, by status.", ["status"]
+)
+DELIVERY_TIME = Histogram(
+    "postal_delivery_duration_seconds",
+    "Seconds one outgoing message spent in the pipeline (checks, signing, SMTP).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+QUEUE_LATENCY = Histogram(
+    "postal_message_queue_latency",
+    "Seconds from a message being queued to this attempt at it (Postal's metric).",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600, 86400),
+)
+JOB_RUNTIME = Histogram(
+    "postal_worker_job_runtime", "Seconds one claimed batch took, claim to commit.", ["job"]
+)
+ERRORS = Counter("postal_worker_errors", "Errors in the worker loop, by exception.", ["error"])
+
+
+def update_queue_depth(dbsession) -> None:
+    QUEUE_DEPTH.set(dbsession.scalar(select(func.count()).select_from(QueuedMessage)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
@@ -11,7 +12,7 @@ from ...models import Credential, CredentialType
 from ...tokens import credential_key
 from . import serializers
 from .access import load_credential, load_server
-from .errors import ValidationFailed
+from .errors import Conflict, ValidationFailed
 from .listing import paginate
 from .params import boolean, choice, json_body, string
 
@@ -29,6 +30,18 @@ def _network(value: str | None) -> str:
         raise ValidationFailed(f"{value!r} is not an IP address or network.", field="key") from None
 
 
+def _check_unique_network(request, server_id: int, key: str, credential_id=None) -> None:
+    query = select(Credential.id).where(
+        Credential.server_id == server_id,
+        Credential.type == CredentialType.SMTP_IP,
+        Credential.key == key,
+    )
+    if credential_id is not None:
+        query = query.where(Credential.id != credential_id)
+    if request.dbsession.scalar(query) is not None:
+        raise Conflict(f"This server has an SMTP-IP credential for {key}.", field="key")
+
+
 @view_config(route_name="api.v2.server.credentials", request_method="GET", renderer="json")
 def list_credentials(request):
     server = load_server(request, request.matchdict["server"])
@@ -44,6 +57,7 @@ def create_credential(request):
     name = string(body, "name", required=True)
     if kind == CredentialType.SMTP_IP:
         key = _network(string(body, "key", max_length=64))
+        _check_unique_network(request, server.id, key)
     elif "key" in body:
         raise ValidationFailed(f"{kind} keys are generated; do not send key.", field="key")
     else:
@@ -66,12 +80,14 @@ def get_credential(request):
 def update_credential(request):
     credential = load_credential(request, request.matchdict["credential"])
     body = json_body(request, {"name", "key", "hold"})
-    credential.name = string(body, "name", default=credential.name) or credential.name
+    credential.name = string(body, "name", required="name" in body, default=credential.name)
     credential.hold = boolean(body, "hold", default=credential.hold)
     if "key" in body:
         if credential.type != CredentialType.SMTP_IP:
             raise ValidationFailed("Only SMTP-IP credentials may change their key.", field="key")
-        credential.key = _network(string(body, "key", max_length=64))
+        key = _network(string(body, "key", max_length=64))
+        _check_unique_network(request, credential.server_id, key, credential.id)
+        credential.key = key
     return serializers.credential(credential)
 
 
@@ -79,5 +95,4 @@ def update_credential(request):
 def delete_credential(request):
     credential = load_credential(request, request.matchdict["credential"])
     request.dbsession.delete(credential)
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
@@ -60,8 +61,7 @@ def get_domain(request):
 def delete_domain(request):
     domain = load_domain(request, request.matchdict["domain"])
     request.dbsession.delete(domain)
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()
 
 
 @view_config(route_name="api.v2.domain.verify", request_method="POST", renderer="json")

@@ -56,8 +56,24 @@ def api_not_found(request):
     if request.matched_route is not None:
         # The path exists but no view takes this method (a predicate mismatch).
         request.response.status_int = 405
+        request.response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_body(
             "method_not_allowed", f"{request.method} is not allowed on {request.path}"
         )
     request.response.status_int = 404
     return error_body("not_found", f"No API v2 operation at {request.path}")
+
+
+def _allowed_methods(request) -> list[str]:
+    route_name = request.matched_route.name
+    methods = set()
+    for view in request.registry.introspector.get_category("views"):
+        if view["introspectable"]["route_name"] == route_name:
+            methods.update(_as_tuple(view["introspectable"]["request_methods"]))
+    return sorted(methods)
+
+
+def _as_tuple(methods) -> tuple[str, ...]:
+    if methods is None:
+        return ()
+    return (methods,) if isinstance(methods, str) else tuple(methods)

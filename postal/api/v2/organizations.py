@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ...accounts import UserError, normalise_email
 from ...models import MembershipRole, Organization, OrganizationUser, User, utcnow
@@ -13,7 +16,7 @@ from . import serializers
 from .access import current_user, load_organization, visible_organizations
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .listing import paginate
-from .params import choice, json_body, string
+from .params import boolean, choice, json_body, string
 
 
 def _permalink_taken(request):
@@ -22,6 +25,15 @@ def _permalink_taken(request):
         return request.dbsession.scalar(query) is not None
 
     return taken
+
+
+def _time_zone(body, default: str) -> str:
+    value = string(body, "time_zone", max_length=64, default=default)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ValidationFailed(f"{value!r} is not a known time zone.", field="time_zone") from None
+    return value
 
 
 @view_config(route_name="api.v2.organizations", request_method="GET", renderer="json")
@@ -51,7 +63,7 @@ def create_organization(request):
     organization = Organization(
         name=name,
         permalink=permalink,
-        time_zone=string(body, "time_zone", max_length=64, default="UTC"),
+        time_zone=_time_zone(body, "UTC"),
         owner_id=user.id,
     )
     organization.memberships.append(OrganizationUser(user=user, role=MembershipRole.OWNER))
@@ -70,15 +82,16 @@ def get_organization(request):
 def update_organization(request):
     organization = load_organization(request, request.matchdict["organization"], manage=True)
     body = json_body(request, {"name", "time_zone", "suspended", "suspension_reason"})
-    organization.name = string(body, "name", default=organization.name) or organization.name
-    organization.time_zone = string(body, "time_zone", default=organization.time_zone)
+    organization.name = string(body, "name", required="name" in body, default=organization.name)
+    organization.time_zone = _time_zone(body, organization.time_zone)
     if "suspended" in body or "suspension_reason" in body:
         if not current_user(request).admin:
             raise Forbidden("Only installation admins may suspend organizations.")
-        if body.get("suspended") is True:
+        suspended = boolean(body, "suspended")
+        if suspended is True:
             organization.suspended_at = organization.suspended_at or utcnow()
             organization.suspension_reason = string(body, "suspension_reason")
-        elif body.get("suspended") is False:
+        elif suspended is False:
             organization.suspended_at = organization.suspension_reason = None
     return serializers.organization(organization)
 
@@ -89,9 +102,9 @@ def delete_organization(request):
     member = None if current_user(request).admin else _own_membership(request, organization)
     if member is not None and member.role != MembershipRole.OWNER:
         raise Forbidden("Only the organization's owners may delete it.")
-    request.dbsession.delete(organization)
-    request.response.status_int = 204
-    return request.response
+    # The database cascades to memberships, servers, domains, credentials and messages.
+    request.dbsession.execute(delete(Organization).where(Organization.id == organization.id))
+    return HTTPNoContent()
 
 
 def _own_membership(request, organization):
@@ -143,5 +156,4 @@ def remove_member(request):
     if member.role == MembershipRole.OWNER and len(owners) == 1:
         raise Conflict("An organization keeps at least one owner.")
     request.dbsession.delete(member)
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()

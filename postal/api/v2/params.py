@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .errors import APIError, ValidationFailed
 
 
 _MISSING = object()
+MAX_PAGE = 1_000_000
 
 
 def json_body(request, allowed: set[str]) -> dict[str, Any]:
@@ -16,7 +18,7 @@ def json_body(request, allowed: set[str]) -> dict[str, Any]:
     if not request.body:
         return {}
     try:
-        body = json.loads(request.body)
+        body = json.loads(request.body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise APIError("The request body is not valid JSON.", code="invalid_json") from None
     if not isinstance(body, dict):
@@ -25,6 +27,11 @@ def json_body(request, allowed: set[str]) -> dict[str, Any]:
     if unknown:
         raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
     return body
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told not to.
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _field(body, name, required):
@@ -77,7 +84,7 @@ def number(body, name, *, minimum=None, maximum=None, default=None, nullable=Fal
     value = _field(body, name, False)
     if value is _MISSING:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValidationFailed(f"{name} must be a number.", field=name)
     _check_range(name, value, minimum, maximum)
     return float(value)
@@ -100,12 +107,19 @@ def _check_range(name, value, minimum, maximum):
 
 
 def page_params(request) -> tuple[int, int]:
-    """``?page=`` (from 1) and ``?per_page=`` (1 to 100, default 30)."""
-    try:
-        page = int(request.params.get("page", 1))
-        per_page = int(request.params.get("per_page", 30))
-    except ValueError:
-        raise ValidationFailed("page and per_page must be whole numbers.") from None
-    if page < 1 or not 1 <= per_page <= 100:
-        raise ValidationFailed("page must be 1 or more and per_page from 1 to 100.")
+    """``?page=`` (1 to 1,000,000) and ``?per_page=`` (1 to 100, default 30)."""
+    page = _query_integer(request, "page", 1)
+    per_page = _query_integer(request, "per_page", 30)
+    # Bounded so the offset stays within every engine's integer range.
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationFailed(f"page must be from 1 to {MAX_PAGE}.", field="page")
+    if not 1 <= per_page <= 100:
+        raise ValidationFailed("per_page must be from 1 to 100.", field="per_page")
     return page, per_page
+
+
+def _query_integer(request, name: str, default: int) -> int:
+    try:
+        return int(request.params.get(name, default))
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a whole number.", field=name) from None

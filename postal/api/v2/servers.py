@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import delete, select
 
+from ...accounts import UserError, normalise_email
 from ...models import Server, ServerMode, utcnow
 from ...models.server import RESERVED_PERMALINKS
 from ...permalinks import check_permalink, slugify, unique_permalink
@@ -16,15 +18,13 @@ from .params import boolean, choice, integer, json_body, number, string
 
 
 MODES = [mode.value for mode in ServerMode]
+INT32 = 2_147_483_647  # the integer columns' range on every engine
 
 # Settings an organisation's owners and admins may change.
-SETTINGS = {
-    "name", "mode", "spam_threshold", "spam_failure_threshold", "postmaster_address",
-    "privacy_mode",
-}  # fmt: skip
+SETTINGS = {"name", "mode", "spam_threshold", "spam_failure_threshold", "postmaster_address"}
 # Postal's "Advanced settings": only installation admins change these.
 ADMIN_SETTINGS = {
-    "send_limit", "allow_sender", "log_smtp_data", "outbound_spam_threshold",
+    "send_limit", "allow_sender", "privacy_mode", "log_smtp_data", "outbound_spam_threshold",
     "message_retention_days", "raw_message_retention_days", "raw_message_retention_size",
     "suspended", "suspension_reason",
 }  # fmt: skip
@@ -103,15 +103,14 @@ def delete_server(request):
     server = load_server(request, request.matchdict["server"], manage=True)
     # The database cascades to domains, credentials, messages and the queue.
     request.dbsession.execute(delete(Server).where(Server.id == server.id))
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()
 
 
 def _apply_settings(request, server: Server, body: dict) -> None:
     admin_only = sorted(set(body) & ADMIN_SETTINGS)
     if admin_only and not current_user(request).admin:
         raise Forbidden(f"Only installation admins may set {admin_only[0]}.", field=admin_only[0])
-    server.name = string(body, "name", default=server.name) or server.name
+    server.name = string(body, "name", required="name" in body, default=server.name)
     server.mode = ServerMode(choice(body, "mode", MODES, default=server.mode.value))
     server.spam_threshold = number(body, "spam_threshold", minimum=0, default=server.spam_threshold)
     server.spam_failure_threshold = number(
@@ -123,10 +122,10 @@ def _apply_settings(request, server: Server, body: dict) -> None:
             field="spam_failure_threshold",
         )
     if "postmaster_address" in body:
-        server.postmaster_address = string(body, "postmaster_address") or None
+        server.postmaster_address = _postmaster_address(body)
     server.privacy_mode = boolean(body, "privacy_mode", default=server.privacy_mode)
     server.send_limit = integer(
-        body, "send_limit", minimum=0, nullable=True, default=server.send_limit
+        body, "send_limit", minimum=0, maximum=INT32, nullable=True, default=server.send_limit
     )
     server.allow_sender = boolean(body, "allow_sender", default=server.allow_sender)
     server.log_smtp_data = boolean(body, "log_smtp_data", default=server.log_smtp_data)
@@ -144,6 +143,7 @@ def _apply_settings(request, server: Server, body: dict) -> None:
         body,
         "raw_message_retention_size",
         minimum=1,
+        maximum=INT32,
         default=server.raw_message_retention_size,
     )
     suspended = boolean(body, "suspended")
@@ -152,3 +152,13 @@ def _apply_settings(request, server: Server, body: dict) -> None:
         server.suspension_reason = string(body, "suspension_reason")
     elif suspended is False:
         server.suspended_at = server.suspension_reason = None
+
+
+def _postmaster_address(body) -> str | None:
+    value = string(body, "postmaster_address")
+    if not value:
+        return None
+    try:
+        return normalise_email(value)
+    except UserError as exc:
+        raise ValidationFailed(f"postmaster_address: {exc}.", field="postmaster_address") from None

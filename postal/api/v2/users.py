@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...accounts import UserError, create_user, issue_api_token
+from ...accounts import UserError, create_user, issue_api_token, normalise_email
 from ...models import ApiToken, User
+from ...models.user import MIN_PASSWORD_LENGTH
 from . import serializers
 from .access import current_user, load_token, require_admin
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -30,19 +32,41 @@ def create_user_view(request):
     require_admin(request)
     body = json_body(request, {"email_address", "first_name", "last_name", "password", "admin"})
     try:
+        email = normalise_email(string(body, "email_address", required=True))
+    except UserError as exc:
+        raise ValidationFailed(f"{exc}.", field="email_address") from None
+    first_name = string(body, "first_name", required=True)
+    last_name = string(body, "last_name", required=True)
+    password = _password(body)
+    admin = boolean(body, "admin", default=False)
+    try:
         user = create_user(
             request.dbsession,
-            email=string(body, "email_address", required=True),
-            first_name=string(body, "first_name", required=True),
-            last_name=string(body, "last_name", required=True),
-            password=string(body, "password", max_length=1024),
-            admin=boolean(body, "admin", default=False),
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password=password,
+            admin=admin,
         )
     except UserError as exc:
-        error = Conflict if "already exists" in str(exc) else ValidationFailed
-        raise error(str(exc)) from None
+        # Validation is done above; what is left is a taken address.
+        raise Conflict(f"{exc}.", field="email_address") from None
     request.response.status_int = 201
     return serializers.user(user)
+
+
+def _password(body) -> str | None:
+    # Not stripped, unlike other strings: spaces are part of a password.
+    password = body.get("password")
+    if password is None:
+        return None
+    if not isinstance(password, str) or len(password) > 1024:
+        message = "password must be a string of at most 1024 characters."
+        raise ValidationFailed(message, field="password")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"password must be at least {MIN_PASSWORD_LENGTH} characters."
+        raise ValidationFailed(message, field="password")
+    return password
 
 
 @view_config(route_name="api.v2.user", request_method="GET", renderer="json")
@@ -66,8 +90,7 @@ def delete_user(request):
     if user.id == me.id:
         raise Forbidden("You cannot delete yourself.")
     request.dbsession.delete(user)
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()
 
 
 @view_config(route_name="api.v2.tokens", request_method="GET", renderer="json")
@@ -92,5 +115,4 @@ def create_token(request):
 def delete_token(request):
     token = load_token(request, request.matchdict["token"])
     request.dbsession.delete(token)
-    request.response.status_int = 204
-    return request.response
+    return HTTPNoContent()

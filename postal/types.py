@@ -207,3 +207,4 @@ class ReceivedMessage:
     mail_from: str
     route_id: int | None = None
     bounce: bool = False
+    message_id: str | None = None

@@ -2,7 +2,7 @@
 
 Every finished SMTP transaction is handed to one writer thread.  The writer takes all that
 are waiting, stores them (raw bytes, a row per recipient, queue rows: the rows
-:func:`postal.messages.store_message` makes, inserted by :mod:`.store` a batch at a time) in
+:func:`postal.messages.store_many` makes, a batch at a time) in
 ONE unit of work, commits, and only then resolves each session's
 future, so ``250`` is never sent before the rows are committed, and many concurrent clients
 share one commit.  If a batch fails, its transactions are retried one by one so a single bad
@@ -19,9 +19,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..messages import StoreRequest, store_many
 from ..unit_of_work import unit_of_work
 from . import metrics
-from .store import StoreRequest, store_many
 
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ _STOP = object()
 
 @dataclass(frozen=True)
 class StoreGroup:
-    """Recipients stored with the same row fields (one ``store_message`` call)."""
+    """Recipients stored with the same row fields (one ``StoreRequest``)."""
 
     server_id: int
     scope: str

@@ -10,17 +10,12 @@ import email.utils
 import re
 from collections.abc import Sequence
 
+from ..headers import header_values
 from .directory import SenderDomain
 
 
 LOOP_LIMIT = 4
 _RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE)
-
-
-def header_block(raw: bytes) -> bytes:
-    """The headers (up to the first empty line), or all of ``raw`` when there is no body."""
-    match = re.search(rb"\r?\n\r?\n", raw)
-    return raw if match is None else raw[: match.start()]
 
 
 def received_header(
@@ -43,18 +38,6 @@ def is_loop(head: bytes, hostname: str) -> bool:
         if needle in match.group(1).lower():
             count += 1
     return count > LOOP_LIMIT
-
-
-def header_values(head: bytes, name: str) -> list[str]:
-    """Unfolded values of every ``name`` header in ``head``."""
-    pattern = re.compile(
-        rb"^" + re.escape(name.encode()) + rb":([^\n]*(?:\n[ \t][^\n]*)*)",
-        re.IGNORECASE | re.MULTILINE,
-    )
-    return [
-        re.sub(r"\r?\n", "", m.group(1).decode("utf-8", "replace")).strip()
-        for m in pattern.finditer(head)
-    ]
 
 
 def authorised_domain(address: str, domains: Sequence[SenderDomain]) -> SenderDomain | None:

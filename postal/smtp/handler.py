@@ -15,10 +15,11 @@ import dns.nameserver
 import dns.resolver
 import dns.reversename
 
+from ..headers import header_block
 from ..types import AuthIdentity, Envelope, RcptDecision, SmtpReply, SmtpSession
 from . import metrics
 from .accept import AcceptError, GroupCommitWriter, StoreGroup
-from .checks import header_block, is_loop, received_header, sender_domain
+from .checks import is_loop, received_header, sender_domain
 from .directory import CacheMiss, cache_only, directory_for
 from .hooks import HookRunner
 

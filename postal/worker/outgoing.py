@@ -13,6 +13,7 @@ import threading
 
 from ..dkim_keys import load_or_create_signing_key, selector
 from ..events import Event
+from ..headers import last_header
 from ..messages import recipient_domain
 from ..models import utcnow
 from ..payloads import server_hash
@@ -30,19 +31,7 @@ INTERNAL_ERROR = (
     "An internal error occurred while sending this message. "
     "This message will be retried automatically."
 )
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_ENDS = re.compile(rb"\r?\n|\r")
-
-
-def header_block(raw: bytes) -> bytes:
-    match = _HEADER_END.search(raw)
-    return raw[: match.start() + 2] if match else raw
-
-
-def last_header(raw: bytes, name: bytes) -> str | None:
-    pattern = re.compile(rb"(?im)^" + re.escape(name) + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)")
-    found = pattern.findall(header_block(raw))
-    return found[-1].decode("utf-8", "replace").strip() if found else None
 
 
 def crlf(raw: bytes) -> bytes:

@@ -147,7 +147,7 @@ def test_proxy_protocol(smtp_server_factory, line_client, smtp_data, dbsession):
 
 def test_database_error_answers_451_and_keeps_nothing(smtp_server, line_client, inbound,
                                                       dbsession, monkeypatch):  # fmt: skip
-    from postal.smtp import store
+    from postal import messages as store
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")

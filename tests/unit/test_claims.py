@@ -12,8 +12,14 @@ from postal.worker.claims import claim_batch, read_committed
 def _queue(dbsession, server_id, count):
     server = dbsession.get(Server, server_id)
     for number in range(count):
-        store_message(dbsession, server, scope="outgoing", mail_from="a@example.com",
-                      rcpt_to=[f"r{number}@example.net"], raw=b"Subject: x\r\n\r\nbody\r\n")  # fmt: skip
+        store_message(
+            dbsession,
+            server,
+            scope="outgoing",
+            mail_from="a@example.com",
+            rcpt_to=[f"r{number}@example.net"],
+            raw=b"Subject: x\r\n\r\nbody\r\n",
+        )
     dbsession.commit()
 
 

@@ -2,12 +2,10 @@
 
 Each request thread hands its message to one committer thread per web process and waits.
 The committer takes every message waiting (up to ``MAX_BATCH``), writes them all in one
-transaction (raw bytes, message rows with RETURNING, queue rows: three executemany
-statements whatever the batch size) and wakes the requests, which only then answer with
-their ids.  Under load that turns N transactions and 3N statements into one and three;
-idle, a batch is a single message and costs what a direct insert would.
-
-The rows are the ones :func:`postal.messages.store_message` writes.
+transaction (:func:`postal.messages.store_many`: three multi-row INSERTs whatever the
+batch size) and wakes the requests, which only then answer with their ids.  Under load
+that turns N transactions into one; idle, a batch is a single message and costs what a
+direct insert would.
 """
 
 from __future__ import annotations
@@ -17,17 +15,13 @@ import queue
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert
-
-from ...messages import recipient_domain, summarise_headers
-from ...models import Message, QueuedMessage, RawMessage, utcnow
-from ...tokens import message_token
+from ...messages import StoreRequest, store_many
 
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
-# Every row of one executemany must name the same columns, whichever endpoint sent it.
+# What an API message's row says unless the endpoint sets it.
 FIELD_DEFAULTS = {
     "domain_id": None,
     "credential_id": None,
@@ -62,60 +56,19 @@ class Pending:
 
 def store_batch(connection, batch: list[Pending]) -> None:
     """Write every pending message; fills each one's ``result``."""
-    now = utcnow()
-    raw_table, table = RawMessage.__table__, Message.__table__
-    raw_ids = (
-        connection.execute(
-            insert(raw_table).returning(raw_table.c.id, sort_by_parameter_order=True),
-            [
-                {"server_id": p.server_id, "data": p.raw, "size": len(p.raw), "created_at": now}
-                for p in batch
-            ],
+    requests = [
+        StoreRequest(
+            p.server_id,
+            "outgoing",
+            p.mail_from,
+            tuple(p.rcpt_to),
+            p.raw,
+            tuple({**FIELD_DEFAULTS, **p.fields}.items()),
         )
-        .scalars()
-        .all()
-    )
-    rows, owners = [], []
-    for pending, raw_id in zip(batch, raw_ids, strict=True):
-        summary = summarise_headers(pending.raw)
-        common = {
-            "server_id": pending.server_id,
-            "scope": "outgoing",
-            "mail_from": pending.mail_from[:255],
-            "subject": summary.subject,
-            "message_id": summary.message_id and summary.message_id[:255],
-            "timestamp": now,
-            "raw_message_id": raw_id,
-            "size": len(pending.raw),
-            "status": "Pending",
-            **FIELD_DEFAULTS,
-            **pending.fields,
-        }
-        for rcpt in pending.rcpt_to:
-            rows.append({**common, "token": message_token(), "rcpt_to": rcpt[:255]})
-            owners.append(pending)
-    ids = (
-        connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
-    connection.execute(
-        insert(QueuedMessage.__table__),
-        [
-            {
-                "server_id": row["server_id"],
-                "message_id": message_id,
-                "domain": recipient_domain(row["rcpt_to"]),
-                "batch_key": f"outgoing-{recipient_domain(row['rcpt_to']) or ''}",
-                "created_at": now,
-            }
-            for message_id, row in zip(ids, rows, strict=True)
-        ],
-    )
-    for pending in batch:
-        pending.result = []
-    for message_id, row, pending in zip(ids, rows, owners, strict=True):
-        pending.result.append(Stored(message_id, row["token"], row["rcpt_to"], row["message_id"]))
+        for p in batch
+    ]
+    for pending, stored in zip(batch, store_many(connection, requests), strict=True):
+        pending.result = [Stored(m.id, m.token, m.rcpt_to, m.message_id) for m in stored]
 
 
 class GroupCommitter:

@@ -1,0 +1,36 @@
+"""Reading header fields straight from raw message bytes, without parsing the body.
+
+SMTP accept, the API, storing and the worker only need a few header values; a regular
+expression over the header block keeps that O(header size) whatever the body.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def header_block(raw: bytes) -> bytes:
+    """The headers (up to the first empty line), or all of ``raw`` when there is no body."""
+    match = _HEADER_END.search(raw)
+    return raw if match is None else raw[: match.start()]
+
+
+def header_values(head: bytes, name: str | bytes) -> list[str]:
+    """Unfolded values of every ``name`` header in ``head``, in order."""
+    name = name if isinstance(name, bytes) else name.encode()
+    pattern = re.compile(
+        rb"^" + re.escape(name) + rb":([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE
+    )
+    return [
+        re.sub(r"\r?\n", "", m.group(1).decode("utf-8", "replace")).strip()
+        for m in pattern.finditer(head)
+    ]
+
+
+def last_header(raw: bytes, name: str | bytes) -> str | None:
+    """The last ``name`` header of the message ``raw``, or ``None``."""
+    values = header_values(header_block(raw), name)
+    return values[-1] if values else None

@@ -1,0 +1,69 @@
+"""The one message store: raw bytes once, a row per recipient, queue rows, in batches."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from postal.messages import StoreRequest, message_token, store_many, store_message
+from postal.models import Message, QueuedMessage, RawMessage
+
+
+RAW = b"Subject: =?utf-8?q?Caf=C3=A9?=\r\n  menu\r\nMessage-ID: <id-1@x.test>\r\n\r\nbody\r\n"
+
+
+def test_store_many_writes_postals_rows(smtp_data, dbsession):
+    server = smtp_data.server()
+    fields = (("bounce", True), ("endpoint_type", "HTTPEndpoint"), ("endpoint_id", 3),
+              ("received_with_ssl", True), ("route_id", None))  # fmt: skip
+    incoming = StoreRequest(server.id, "incoming", "a@b.test", ("x@in.test", "y@in.test"), RAW,
+                            fields)  # fmt: skip
+    outgoing = StoreRequest(server.id, "outgoing", "a@b.test", ("z@Far.test",), b"\r\nhi\r\n")
+    results = store_many(dbsession, [incoming, outgoing])
+    dbsession.commit()
+
+    rows = [dbsession.get(Message, m.id) for m in results[0]]
+    assert [m.rcpt_to for m in rows] == ["x@in.test", "y@in.test"]
+    assert {(m.subject, m.message_id, m.scope, m.bounce, m.endpoint_id) for m in rows} == {
+        ("Café menu", "id-1@x.test", "incoming", True, 3)
+    }
+    assert rows[0].raw_message_id == rows[1].raw_message_id
+    assert dbsession.get(RawMessage, rows[0].raw_message_id).data == RAW
+    assert [m.token for m in results[0]] == [m.token for m in rows]
+    assert results[0][0].message_id == "id-1@x.test"
+    queue = {q.message_id: q for q in dbsession.scalars(select(QueuedMessage))}
+    assert queue[rows[0].id].batch_key == "incoming-rt:None-ep:3-HTTPEndpoint"
+    (out,) = results[1]
+    assert (queue[out.id].domain, queue[out.id].batch_key) == ("far.test", "outgoing-far.test")
+    assert dbsession.get(Message, out.id).subject is None
+
+
+def test_store_message_returns_rows_and_can_skip_the_queue(smtp_data, dbsession):
+    server = smtp_data.server()
+    held = store_message(
+        dbsession,
+        server,
+        scope="outgoing",
+        mail_from="a@b",
+        rcpt_to=["p@q.test"],
+        raw=RAW,
+        queue=False,
+        held=True,
+        tag="t",
+    )
+    dbsession.commit()
+    assert [(m.held, m.tag, m.status) for m in held] == [(True, "t", "Pending")]
+    assert dbsession.scalars(select(QueuedMessage)).all() == []
+
+
+def test_unknown_fields_are_refused(smtp_data, dbsession):
+    server = smtp_data.server()
+    with pytest.raises(TypeError, match="spam_score"):
+        store_message(dbsession, server, scope="outgoing", mail_from="", rcpt_to=["a@b.c"],
+                      raw=RAW, spam_score=3)  # fmt: skip
+
+
+def test_message_token_format():
+    tokens = {message_token() for _ in range(200)}
+    assert len(tokens) == 200
+    assert all(len(t) == 16 and t.isalnum() and t.isascii() for t in tokens)

@@ -10,26 +10,15 @@ from sqlalchemy import delete, select
 
 from ..models import MembershipRole, Organization, OrganizationUser, Server
 from ..models.organization import RESERVED_PERMALINKS
-from ..permalinks import check_permalink, slugify, unique_permalink
+from ..permalinks import organization_permalink_taken
 from ..web.access import load_organization
-from ..web.forms import FormError, text
+from ..web.forms import FormError, permalink, text
 from .account import TIME_ZONES
 
 
 def _permalink(request, name: str) -> str:
-    def taken(candidate: str) -> bool:
-        query = select(Organization.id).where(Organization.permalink == candidate)
-        return request.dbsession.scalar(query) is not None
-
-    permalink = text(request, "permalink", max_length=64).lower()
-    if not permalink:
-        return unique_permalink(slugify(name), lambda c: taken(c) or c in RESERVED_PERMALINKS)
-    problem = check_permalink(permalink, RESERVED_PERMALINKS)
-    if problem:
-        raise FormError(f"The short name {problem}.")
-    if taken(permalink):
-        raise FormError(f"The short name {permalink!r} is taken.")
-    return permalink
+    taken = organization_permalink_taken(request.dbsession)
+    return permalink(request, name, RESERVED_PERMALINKS, taken)
 
 
 @view_config(

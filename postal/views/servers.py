@@ -8,10 +8,10 @@ from sqlalchemy import delete, select
 
 from ..models import Credential, Message, Server, ServerMode, utcnow
 from ..models.server import RESERVED_PERMALINKS
-from ..permalinks import check_permalink, slugify, unique_permalink
+from ..permalinks import server_permalink_taken
 from ..web import charts, stats
 from ..web.access import load_organization, load_server
-from ..web.forms import FormError, checkbox, choice, number, text
+from ..web.forms import FormError, checkbox, choice, number, permalink, text
 
 
 MODES = [mode.value for mode in ServerMode]
@@ -62,21 +62,8 @@ def create(request):
 
 
 def _permalink(request, organization, name: str) -> str:
-    def taken(candidate: str) -> bool:
-        query = select(Server.id).where(
-            Server.organization_id == organization.id, Server.permalink == candidate
-        )
-        return request.dbsession.scalar(query) is not None
-
-    permalink = text(request, "permalink", max_length=64).lower()
-    if not permalink:
-        return unique_permalink(slugify(name), lambda c: taken(c) or c in RESERVED_PERMALINKS)
-    problem = check_permalink(permalink, RESERVED_PERMALINKS)
-    if problem:
-        raise FormError(f"The short name {problem}.")
-    if taken(permalink):
-        raise FormError(f"The short name {permalink!r} is taken.")
-    return permalink
+    taken = server_permalink_taken(request.dbsession, organization.id)
+    return permalink(request, name, RESERVED_PERMALINKS, taken)
 
 
 @view_config(

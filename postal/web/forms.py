@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..permalinks import PermalinkInvalid, PermalinkTaken, choose_permalink
+
 
 class FormError(ValueError):
     """Bad form input; the message is safe to show."""
@@ -51,3 +53,14 @@ def choice(request, name: str, options, label: str) -> str:
     if value not in options:
         raise FormError(f"Choose a {label}.")
     return value
+
+
+def permalink(request, name: str, reserved: frozenset[str], taken) -> str:
+    """The form's ``permalink`` ("short name") if given and free, else one made from ``name``."""
+    requested = text(request, "permalink", max_length=64).lower() or None
+    try:
+        return choose_permalink(requested, name, reserved, taken)
+    except PermalinkInvalid as exc:
+        raise FormError(f"The short name {exc}.") from None
+    except PermalinkTaken:
+        raise FormError(f"The short name {requested!r} is taken.") from None

@@ -11,20 +11,17 @@ from sqlalchemy import delete, select
 from ...accounts import UserError, normalise_email
 from ...models import MembershipRole, Organization, OrganizationUser, User, utcnow
 from ...models.organization import RESERVED_PERMALINKS
-from ...permalinks import check_permalink, slugify, unique_permalink
+from ...permalinks import (
+    PermalinkInvalid,
+    PermalinkTaken,
+    choose_permalink,
+    organization_permalink_taken,
+)
 from . import serializers
 from .access import current_user, load_organization, visible_organizations
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .listing import paginate
 from .params import boolean, choice, json_body, string
-
-
-def _permalink_taken(request):
-    def taken(candidate: str) -> bool:
-        query = select(Organization.id).where(Organization.permalink == candidate)
-        return request.dbsession.scalar(query) is not None
-
-    return taken
 
 
 def _time_zone(body, default: str) -> str:
@@ -49,17 +46,19 @@ def create_organization(request):
     body = json_body(request, {"name", "permalink", "time_zone"})
     name = string(body, "name", required=True)
     permalink = string(body, "permalink", max_length=64)
-    taken = _permalink_taken(request)
-    if permalink is None:
-        permalink = unique_permalink(slugify(name), lambda c: taken(c) or c in RESERVED_PERMALINKS)
-    else:
-        problem = check_permalink(permalink, RESERVED_PERMALINKS)
-        if problem:
-            raise ValidationFailed(f"permalink {problem}.", field="permalink")
-        if taken(permalink):
-            raise Conflict(
-                f"An organization with permalink {permalink!r} exists.", field="permalink"
-            )
+    try:
+        permalink = choose_permalink(
+            permalink,
+            name,
+            RESERVED_PERMALINKS,
+            organization_permalink_taken(request.dbsession),
+        )
+    except PermalinkInvalid as exc:
+        raise ValidationFailed(f"permalink {exc}.", field="permalink") from None
+    except PermalinkTaken:
+        raise Conflict(
+            f"An organization with permalink {permalink!r} exists.", field="permalink"
+        ) from None
     organization = Organization(
         name=name,
         permalink=permalink,

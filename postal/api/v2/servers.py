@@ -9,7 +9,12 @@ from sqlalchemy import delete, select
 from ...accounts import UserError, normalise_email
 from ...models import Server, ServerMode, utcnow
 from ...models.server import RESERVED_PERMALINKS
-from ...permalinks import check_permalink, slugify, unique_permalink
+from ...permalinks import (
+    PermalinkInvalid,
+    PermalinkTaken,
+    choose_permalink,
+    server_permalink_taken,
+)
 from . import serializers
 from .access import current_user, load_organization, load_server
 from .errors import Conflict, Forbidden, ValidationFailed
@@ -48,20 +53,19 @@ def create_server(request):
     name = string(body, "name", required=True)
     permalink = string(body, "permalink", max_length=64)
 
-    def taken(candidate):
-        query = select(Server.id).where(
-            Server.organization_id == organization.id, Server.permalink == candidate
+    try:
+        permalink = choose_permalink(
+            permalink,
+            name,
+            RESERVED_PERMALINKS,
+            server_permalink_taken(request.dbsession, organization.id),
         )
-        return request.dbsession.scalar(query) is not None
-
-    if permalink is None:
-        permalink = unique_permalink(slugify(name), lambda c: taken(c) or c in RESERVED_PERMALINKS)
-    else:
-        problem = check_permalink(permalink, RESERVED_PERMALINKS)
-        if problem:
-            raise ValidationFailed(f"permalink {problem}.", field="permalink")
-        if taken(permalink):
-            raise Conflict(f"A server with permalink {permalink!r} exists.", field="permalink")
+    except PermalinkInvalid as exc:
+        raise ValidationFailed(f"permalink {exc}.", field="permalink") from None
+    except PermalinkTaken:
+        raise Conflict(
+            f"A server with permalink {permalink!r} exists.", field="permalink"
+        ) from None
     settings = request.registry.settings
     server = Server(
         organization=organization,

@@ -9,7 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import delete, select
 
 from ...accounts import UserError, normalise_email
-from ...models import MembershipRole, Organization, OrganizationUser, User, utcnow
+from ...models import MembershipRole, Organization, OrganizationUser, User
 from ...models.organization import RESERVED_PERMALINKS
 from ...permalinks import (
     PermalinkInvalid,
@@ -21,7 +21,7 @@ from . import serializers
 from .access import current_user, load_organization, visible_organizations
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .listing import paginate
-from .params import boolean, choice, json_body, string
+from .params import apply_suspension, choice, json_body, string
 
 
 def _time_zone(body, default: str) -> str:
@@ -86,12 +86,7 @@ def update_organization(request):
     if "suspended" in body or "suspension_reason" in body:
         if not current_user(request).admin:
             raise Forbidden("Only installation admins may suspend organizations.")
-        suspended = boolean(body, "suspended")
-        if suspended is True:
-            organization.suspended_at = organization.suspended_at or utcnow()
-            organization.suspension_reason = string(body, "suspension_reason")
-        elif suspended is False:
-            organization.suspended_at = organization.suspension_reason = None
+        apply_suspension(body, organization)
     return serializers.organization(organization)
 
 

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from ...models import utcnow
 from .errors import APIError, ValidationFailed
 
 
@@ -123,3 +124,14 @@ def _query_integer(request, name: str, default: int) -> int:
         return int(request.params.get(name, default))
     except ValueError:
         raise ValidationFailed(f"{name} must be a whole number.", field=name) from None
+
+
+def apply_suspension(body, target) -> None:
+    """``suspended: true`` (with an optional ``suspension_reason``) suspends ``target`` (an
+    organisation or a server); ``false`` lifts it; absent leaves it as it is."""
+    suspended = boolean(body, "suspended")
+    if suspended is True:
+        target.suspended_at = target.suspended_at or utcnow()
+        target.suspension_reason = string(body, "suspension_reason")
+    elif suspended is False:
+        target.suspended_at = target.suspension_reason = None

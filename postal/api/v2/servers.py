@@ -7,7 +7,7 @@ from pyramid.view import view_config
 from sqlalchemy import delete, select
 
 from ...accounts import UserError, normalise_email
-from ...models import Server, ServerMode, utcnow
+from ...models import Server, ServerMode
 from ...models.server import RESERVED_PERMALINKS
 from ...permalinks import (
     PermalinkInvalid,
@@ -19,7 +19,7 @@ from . import serializers
 from .access import current_user, load_organization, load_server
 from .errors import Conflict, Forbidden, ValidationFailed
 from .listing import paginate
-from .params import boolean, choice, integer, json_body, number, string
+from .params import apply_suspension, boolean, choice, integer, json_body, number, string
 
 
 MODES = [mode.value for mode in ServerMode]
@@ -150,12 +150,7 @@ def _apply_settings(request, server: Server, body: dict) -> None:
         maximum=INT32,
         default=server.raw_message_retention_size,
     )
-    suspended = boolean(body, "suspended")
-    if suspended is True:
-        server.suspended_at = server.suspended_at or utcnow()
-        server.suspension_reason = string(body, "suspension_reason")
-    elif suspended is False:
-        server.suspended_at = server.suspension_reason = None
+    apply_suspension(body, server)
 
 
 def _postmaster_address(body) -> str | None:

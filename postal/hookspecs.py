@@ -26,14 +26,19 @@ if TYPE_CHECKING:
         AuthIdentity,
         DeliveryResult,
         DnsCheckResult,
+        BounceInfo,
         DomainInfo,
+        EndpointInfo,
         Envelope,
+        IncomingMessage,
         OutgoingMessage,
         RcptDecision,
         ReceivedMessage,
         ScheduledTask,
         SmtpReply,
         SmtpSession,
+        SpamScanResult,
+        ThreatScanResult,
     )
 
 hookspec = pluggy.HookspecMarker("postal")
@@ -172,6 +177,79 @@ def postal_after_delivery(message: OutgoingMessage, result: DeliveryResult) -> N
 
     :param message: the message that was attempted.
     :param result: what happened.
+    """
+
+
+# --- Inspection --------------------------------------------------------------------------
+
+
+@hookspec
+def postal_scan_spam(message: IncomingMessage) -> SpamScanResult | None:
+    """Scan a message for spam.
+
+    Called for every incoming message, and for outgoing messages of servers with an
+    outbound spam threshold.  Every scanner runs; core adds up the scores of all results and
+    stores every check.  The built-in ``spamassassin`` plugin asks spamd when
+    ``spamd.enabled`` is true.  A scanner that cannot reach its daemon returns a result with
+    one ``TIMEOUT`` or ``ERROR`` check scoring 0 rather than raising: the message is never
+    held up or lost because a scanner is down.
+
+    :param message: the message; ``message.scope`` says which direction it travels.
+    :return: a :class:`postal.types.SpamScanResult`, or ``None`` when this plugin does not
+        scan.
+    """
+
+
+@hookspec
+def postal_scan_virus(message: IncomingMessage) -> ThreatScanResult | None:
+    """Scan an incoming message for viruses and other threats.
+
+    Every scanner runs; the message is a threat when any result says so, and the details
+    of the results are joined.  The built-in ``clamav`` plugin streams the message to clamd
+    when ``clamav.enabled`` is true.  A threat does not by itself stop the message (as in
+    Postal): it is shown in ``X-Postal-Threat``, the API and the UI.
+
+    :param message: the message being received.
+    :return: a :class:`postal.types.ThreatScanResult`, or ``None`` when this plugin does not
+        scan.
+    """
+
+
+# --- Receiving ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def postal_detect_bounce(message: IncomingMessage) -> BounceInfo | None:
+    """Read a message that arrived at a return-path address as a bounce.
+
+    The built-in ``bounces`` plugin (``trylast``) finds ``X-Postal-MsgID`` headers anywhere
+    in the message, as Postal does, and also reads standard delivery status notifications
+    (RFC 3464 ``multipart/report``): the failed recipient, status and diagnostic, and the
+    original ``Message-ID``.  Core links the bounce to the original outgoing message of the
+    same server by token, else by Message-ID and recipient.  A message no detector claims
+    goes to the server's ``__returnpath__`` route (auto-replies).  The first non-None result
+    wins.
+
+    :param message: the message received at the return path.
+    :return: a :class:`postal.types.BounceInfo`, or ``None`` when this is not a bounce.
+    """
+
+
+@hookspec(firstresult=True)
+def postal_deliver_to_endpoint(
+    message: IncomingMessage, endpoint: EndpointInfo
+) -> DeliveryResult | None:
+    """Deliver a routed incoming message to its endpoint.
+
+    The built-in ``endpoints`` plugins (``trylast``) post to HTTP endpoints as Postal does,
+    relay to SMTP endpoints and forward to address endpoints; a plugin may handle its own
+    endpoint types or take over one of these with ``tryfirst``.  ``SoftFail`` is retried on
+    the schedule, ``HardFail`` sends a bounce to the sender unless the result sets
+    ``suppress_bounce``.  The first non-None result wins.
+
+    :param message: the message, inspected and with Postal's spam headers in front.
+    :param endpoint: the endpoint of the message's route (one copy is stored per endpoint).
+    :return: a :class:`postal.types.DeliveryResult`, or ``None`` to leave it to others.
     """
 
 

@@ -87,6 +87,10 @@ class DeliveryResult:
     log_id: str | None = None
     time: float | None = None
     retry_after: float | None = None
+    # Receiving only: a permanent failure that must not bounce to the sender (HTTP 429).
+    suppress_bounce: bool = False
+    # The endpoint could not be reached at all (timeouts, refused connections, TLS).
+    connection_error: bool = False
 
 
 # --- SMTP server ---------------------------------------------------------------------------
@@ -208,3 +212,108 @@ class ReceivedMessage:
     route_id: int | None = None
     bounce: bool = False
     message_id: str | None = None
+
+
+# --- Receiving (worker) --------------------------------------------------------------------
+
+
+@dataclass
+class IncomingMessage:
+    """A received message on its way to an endpoint, or being scanned.
+
+    ``scope`` is ``incoming`` for received mail; scanners also see ``outgoing`` messages when
+    the server has an outbound spam threshold.  ``route`` is the route's description
+    (``name@domain``, or ``Return Path``); ``raw`` the stored bytes (CRLF line ends) with,
+    once inspected, Postal's ``X-Postal-Spam*`` headers in front.  ``spam_status`` is
+    ``NotChecked``, ``NotSpam`` or ``Spam``.  ``notes`` is free for plugins.
+    """
+
+    id: int
+    token: str
+    server_id: int
+    server_token: str
+    scope: str
+    mail_from: str
+    rcpt_to: str
+    raw: bytes
+    timestamp: dt.datetime
+    route_id: int | None = None
+    route: str | None = None
+    bounce: bool = False
+    received_with_ssl: bool = False
+    spam_status: str = "NotChecked"
+    spam_score: float = 0.0
+    ip_address: str | None = None
+    helo_hostname: str | None = None
+    notes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """Where a routed message goes, as a snapshot of the endpoint row.
+
+    ``type`` is Postal's name (``HTTPEndpoint``, ``SMTPEndpoint``, ``AddressEndpoint``);
+    ``options`` holds the type's own fields (``url``, ``encoding``, ``format``,
+    ``strip_replies``, ``include_attachments``, ``timeout`` for HTTP; ``hostname``, ``port``,
+    ``ssl_mode`` for SMTP; ``address`` for address endpoints).
+    """
+
+    type: str
+    id: int
+    uuid: str
+    name: str
+    server_id: int
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpamCheck:
+    """One rule a spam scanner matched: its ``code`` (``GTUBE``), score and description."""
+
+    code: str
+    score: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SpamScanResult:
+    """What one spam scanner said.  ``checks`` are the matched rules (a failed scan is one
+    check ``TIMEOUT`` or ``ERROR`` with score 0, as Postal records it); the message's score
+    is the sum of every scanner's checks."""
+
+    scanner: str
+    checks: tuple[SpamCheck, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return round(sum(check.score for check in self.checks), 2)
+
+
+@dataclass(frozen=True)
+class ThreatScanResult:
+    """What one virus scanner said: ``threat`` and Postal's ``details`` text (the signature
+    name when a threat was found, else "No threats found", "Timed out scanning for threats",
+    "Could not scan message" or "Error when scanning for threats")."""
+
+    scanner: str
+    threat: bool
+    details: str
+
+
+@dataclass(frozen=True)
+class BounceInfo:
+    """What a bounce detector read from a message sent to a return-path address.
+
+    ``tokens`` are the ``X-Postal-MsgID`` values found (the original messages' tokens);
+    ``message_ids`` the original ``Message-ID`` values a delivery status notification
+    quotes; ``recipient`` the failed recipient it names; ``status`` its RFC 3463 code
+    (``5.1.1``); ``diagnostic`` the remote server's words; ``hard`` whether the failure is
+    permanent (a ``5.x.x`` status, or no status to go by).
+    """
+
+    tokens: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
+    recipient: str | None = None
+    status: str | None = None
+    diagnostic: str | None = None
+    hard: bool = True

@@ -43,6 +43,9 @@ tests_require = [
     "postal-py>=0.0.5",
     "playwright>=1.40",
     "oidc-provider-mock>=0.3.4",
+    # Hostile-input tests: SMTP/MIME/API v1 fuzzing and the OpenAPI-driven v2 fuzzer.
+    "hypothesis>=6.100",
+    "schemathesis>=4.0",
 ]
 
 setup(
@@ -77,6 +80,13 @@ setup(
             "dkim = plugins.dkim",
             "webhooks = plugins.webhooks",
             "tracking = plugins.tracking",
+            "bounces = plugins.bounces",
+            "held_messages = plugins.held_messages",
+            "smtp_endpoint = plugins.endpoints.smtp",
+            "address_endpoint = plugins.endpoints.address",
+            "http_endpoint = plugins.endpoints.http",
+            "spamassassin = plugins.spamassassin",
+            "clamav = plugins.clamav",
         ],
     },
 )

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from .services.dns import IDNSResolver
     from .types import (
         AuthIdentity,
+        BounceInfo,
         DeliveryResult,
         DnsCheckResult,
-        BounceInfo,
         DomainInfo,
         EndpointInfo,
         Envelope,
@@ -172,10 +172,13 @@ def postal_deliver_outgoing(message: OutgoingMessage, domain: str) -> DeliveryRe
 
 
 @hookspec
-def postal_after_delivery(message: OutgoingMessage, result: DeliveryResult) -> None:
+def postal_after_delivery(
+    message: OutgoingMessage | IncomingMessage, result: DeliveryResult
+) -> None:
     """Called after every delivery attempt has been recorded (statistics, suppressions).
 
-    :param message: the message that was attempted.
+    :param message: the message that was attempted: an :class:`~postal.types.OutgoingMessage`,
+        or an :class:`~postal.types.IncomingMessage` for received mail.
     :param result: what happened.
     """
 

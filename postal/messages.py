@@ -86,6 +86,7 @@ FIELD_DEFAULTS = {
     "domain_id": None,
     "route_id": None,
     "bounce": False,
+    "bounce_for_id": None,
     "endpoint_type": None,
     "endpoint_id": None,
     "received_with_ssl": None,
@@ -116,11 +117,20 @@ def store_many(db, requests: list[StoreRequest]) -> list[list[ReceivedMessage]]:
     if not requests:
         return []
     now = utcnow()
-    raw_ids = _insert_ids(
+    # Requests of one SMTP transaction share its bytes (a route's copies, one per endpoint):
+    # each server stores them once.
+    unique: dict[tuple[int, int], int] = {}
+    for request in requests:
+        unique.setdefault((request.server_id, id(request.raw)), len(unique))
+    stored_ids = _insert_ids(
         db,
         RawMessage,
-        [{"server_id": r.server_id, "data": r.raw, "size": len(r.raw)} for r in requests],
+        [
+            {"server_id": server_id, "data": raw, "size": len(raw)}
+            for server_id, raw in _unique_raws(requests, unique)
+        ],
     )
+    raw_ids = [stored_ids[unique[(r.server_id, id(r.raw))]] for r in requests]
     rows, owners = [], []
     for index, (request, raw_id) in enumerate(zip(requests, raw_ids, strict=True)):
         unknown = {name for name, _ in request.fields} - set(FIELD_DEFAULTS) - {"timestamp"}
@@ -181,6 +191,13 @@ def store_many(db, requests: list[StoreRequest]) -> list[list[ReceivedMessage]]:
             )
         )
     return results
+
+
+def _unique_raws(requests, unique) -> list[tuple[int, bytes]]:
+    first = {}
+    for request in requests:
+        first.setdefault(unique[(request.server_id, id(request.raw))], request)
+    return [(first[i].server_id, first[i].raw) for i in range(len(unique))]
 
 
 def _insert_ids(db, model, rows: list[dict]) -> list[int]:

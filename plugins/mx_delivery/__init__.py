@@ -43,3 +43,9 @@ def postal_deliver_outgoing(message, domain):
     if _sender is None:
         return None
     return _sender.deliver(message, domain)
+
+
+def sender() -> MXSender | None:
+    """This process's SMTP sender, for plugins that deliver over SMTP too (SMTP and address
+    endpoints): one connection pool and one set of settings for every SMTP delivery."""
+    return _sender

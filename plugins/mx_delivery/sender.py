@@ -65,6 +65,14 @@ class MXSender:
             return DeliveryResult(
                 "SoftFail", f"DNS lookup for the mail servers of {domain} failed.", str(exc)
             )
+        return self.deliver_to(message, hosts, domain, started)
+
+    def deliver_to(
+        self, message: OutgoingMessage, hosts: list[Host], label: str, started: float | None = None
+    ) -> DeliveryResult:
+        """Deliver to the first of ``hosts`` that answers (an SMTP endpoint passes its own
+        server); ``label`` names the destination in the delivery log."""
+        started = time.monotonic() if started is None else started
         data = message.raw
         if self.resent_sender and message.mail_from:
             # Added to what is sent, not to what is stored or signed (as Postal does).
@@ -82,7 +90,7 @@ class MXSender:
                 connection = self.connect(ip, host, errors)
                 if connection is not None:
                     return self.send(connection, message, data, started)
-        details = f"No SMTP servers were available for {domain}."
+        details = f"No SMTP servers were available for {label}."
         details += f" Tried {_sentence(tried)}." if tried else " No hosts to try."
         return DeliveryResult("SoftFail", details, "\n".join(errors), time=_since(started))
 

@@ -46,6 +46,15 @@ class Outcome:
     suppress_now: bool = True
     unsuppress: bool = False
     timestamp: dt.datetime = field(default_factory=utcnow)
+    # What the spam and virus scanners said (stored with the message and its checks).
+    inspection: object | None = None
+    # Receiving: send a bounce to the sender and append this note ("{id}" is its id).
+    bounce_note: str | None = None
+    # Receiving: outgoing messages this bounce was linked to, and whether it is permanent.
+    bounced: list = field(default_factory=list)
+    hard_bounce: bool = True
+    # Receiving: the endpoint that took the message (its ``last_used_at`` is updated).
+    endpoint_used: object | None = None
 
 
 @dataclass
@@ -60,6 +69,14 @@ class Job:
     outcome: Outcome | None = None
     # The message as handed to the delivery plugins (None when a check stopped it first).
     outgoing: object | None = None
+    # Receiving (loaded by :mod:`postal.worker.incoming_loading`): the message's route, its
+    # endpoint snapshot, and for bounces what the detector read and the originals found.
+    route: object | None = None
+    endpoint: object | None = None
+    bounce_info: object | None = None
+    originals: list = field(default_factory=list)
+    # Outgoing: the outbound spam scan, when the server has a threshold.
+    inspection: object | None = None
 
     @property
     def manual(self) -> bool:
@@ -78,6 +95,8 @@ class Batch:
     orphans: list[int] = field(default_factory=list)
     # Events decided while processing (send limits), fired with the batch's outcomes.
     events: list = field(default_factory=list)
+    # Scan results by (raw message id, scope): copies of one message are scanned once.
+    inspections: dict = field(default_factory=dict)
 
 
 def load_batch(dbsession, token: str, ids: list[int]) -> Batch:

@@ -26,8 +26,6 @@ from ..unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
-OUTGOING_PREFIX = "outgoing-"
-
 
 def new_token(thread_name: str) -> str:
     """Postal's locker name: host, pid, thread and random hex (unique per claim)."""
@@ -37,16 +35,15 @@ def new_token(thread_name: str) -> str:
 
 def _due(now: dt.datetime, stale_before: dt.datetime):
     return and_(
-        QueuedMessage.batch_key.like(OUTGOING_PREFIX + "%"),
         or_(QueuedMessage.locked_at.is_(None), QueuedMessage.locked_at < stale_before),
         or_(QueuedMessage.retry_after.is_(None), QueuedMessage.retry_after <= now),
     )
 
 
 def claim_batch(dbsession, token: str, size: int, stale_seconds: int) -> list[int]:
-    """Mark up to ``size`` due outgoing rows as ours; returns their ids.  The caller's
-    transaction must commit for the claim to hold (Core statements: the caller marks its
-    session changed for zope.sqlalchemy)."""
+    """Mark up to ``size`` due rows (outgoing and incoming) as ours; returns their ids.
+    The caller's transaction must commit for the claim to hold (Core statements: the caller
+    marks its session changed for zope.sqlalchemy)."""
     now = utcnow()
     due = _due(now, now - dt.timedelta(seconds=stale_seconds))
     table = QueuedMessage.__table__

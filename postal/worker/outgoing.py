@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from dataclasses import replace
 
 from ..dkim_keys import load_or_create_signing_key, selector
 from ..events import Event
@@ -19,6 +20,8 @@ from ..models import utcnow
 from ..payloads import server_hash
 from ..types import OutgoingMessage
 from .batch import Batch, Job, Outcome
+from .incoming_loading import incoming_message
+from .inspection import Inspector
 
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class OutgoingPipeline:
         self.hooks = hooks
         self._lock = threading.Lock()
         self._signing_key: str | None = None
+        self._inspector = None
 
     def signing_key(self) -> str:
         if self._signing_key is None:
@@ -57,7 +61,9 @@ class OutgoingPipeline:
 
     def run(self, batch: Batch, job: Job) -> Outcome:
         try:
-            return self.checks(batch, job) or self.deliver(job)
+            outcome = self.checks(batch, job) or self.deliver(job)
+            outcome.inspection = job.inspection
+            return outcome
         except Exception as exc:
             log.exception("error while processing message %s", job.message.id)
             return Outcome("Error", INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", requeue=True)
@@ -97,7 +103,31 @@ class OutgoingPipeline:
                 f"Recipient ({message.rcpt_to}) is on the suppression list "
                 f"(reason: {suppression.reason})",
             )
-        return self.send_limit(batch, job) or self.development_mode(job)
+        return (
+            self.outbound_spam(batch, job)
+            or self.send_limit(batch, job)
+            or self.development_mode(job)
+        )
+
+    def outbound_spam(self, batch: Batch, job: Job) -> Outcome | None:
+        """Only for servers with an outbound threshold (an admin setting), as Postal."""
+        threshold = job.server.outbound_spam_threshold
+        if threshold is None or job.message.inspected:
+            return None
+        if self._inspector is None:
+            self._inspector = Inspector(self.hooks)
+        scanned = self._inspector.inspect(
+            batch, job.message.raw_message_id, incoming_message(job, crlf(job.raw)), virus=False
+        )
+        job.inspection = inspection = replace(scanned, checks=list(scanned.checks))
+        inspection.spam = inspection.score >= threshold
+        if inspection.spam:
+            return Outcome(
+                "HardFail",
+                f"Message is likely spam. Threshold is {threshold} and the message scored "
+                f"{inspection.score}.",
+            )
+        return None
 
     def send_limit(self, batch: Batch, job: Job) -> Outcome | None:
         server, limit = job.server, job.server.send_limit

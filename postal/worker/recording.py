@@ -16,6 +16,7 @@ from ..models import Delivery, Message, QueuedMessage, Server, Suppression, utcn
 from ..payloads import delivery_payload
 from ..tokens import random_string
 from .batch import Batch, Job
+from .receiving_records import record_receiving
 from .retry import retry_delay
 
 
@@ -38,8 +39,9 @@ def record_batch(request, batch: Batch, settings) -> None:
     mark_changed(db, transaction_manager=request.tm)
     now = utcnow()
     hold_days = dt.timedelta(days=settings["postal.default_maximum_hold_expiry_days"])
-    # First, as adding a suppression extends the delivery's details.
+    # First, as adding a suppression or sending a bounce extends the delivery's details.
     _suppressions(db, batch, settings, now)
+    record_receiving(request, batch, settings, now, suppress)
     deliveries, statuses, retries, finished = [], [], [], list(batch.orphans)
     for job in batch.jobs:
         outcome, message = job.outcome, job.message

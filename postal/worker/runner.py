@@ -23,6 +23,8 @@ from ..unit_of_work import unit_of_work
 from . import metrics
 from .batch import Batch, load_batch
 from .claims import ClaimKeeper, claim_batch, new_token, read_committed
+from .incoming import IncomingPipeline
+from .incoming_loading import incoming_message, load_incoming
 from .outgoing import OutgoingPipeline
 from .recording import record_batch
 
@@ -38,6 +40,7 @@ class Worker:
         self.registry = registry
         self.hooks = registry["postal.plugin_manager"].hook
         self.pipeline = OutgoingPipeline(settings, self.hooks)
+        self.incoming = IncomingPipeline(settings, self.hooks)
         self.threads = max(1, settings["worker.threads"])
         self.batch_size = max(1, settings["worker.batch_size"])
         self.poll_interval = settings["worker.poll_interval"]
@@ -66,6 +69,8 @@ class Worker:
                 mark_changed(request.dbsession, transaction_manager=request.tm)
                 ids = claim_batch(request.dbsession, token, self.batch_size, self.stale_seconds)
                 batch = load_batch(request.dbsession, token, ids) if ids else None
+                if batch is not None:
+                    load_incoming(request.dbsession, batch, self.hooks)
             if batch is None:
                 return 0
             metrics.CLAIMED.inc(len(ids))
@@ -98,7 +103,8 @@ class Worker:
         for job in jobs:
             started = time.monotonic()
             metrics.QUEUE_LATENCY.observe((utcnow() - job.queued.created_at).total_seconds())
-            job.outcome = self.pipeline.run(batch, job)
+            pipeline = self.incoming if job.message.scope == "incoming" else self.pipeline
+            job.outcome = pipeline.run(batch, job)
             metrics.DELIVERY_TIME.observe(time.monotonic() - started)
 
     def after_delivery(self, batch: Batch) -> None:
@@ -112,10 +118,12 @@ class Worker:
                 outcome.status, outcome.details, outcome.output, outcome.sent_with_ssl,
                 outcome.log_id, outcome.time, outcome.retry_in,
             )  # fmt: skip
+            if job.message.scope == "incoming":
+                message = incoming_message(job, job.raw or b"")
+            else:
+                message = job.outgoing or self.pipeline.outgoing_message(job)
             try:
-                self.hooks.postal_after_delivery(
-                    message=job.outgoing or self.pipeline.outgoing_message(job), result=result
-                )
+                self.hooks.postal_after_delivery(message=message, result=result)
             except Exception:
                 log.exception("postal_after_delivery failed for message %s", job.message.id)
 

@@ -283,7 +283,7 @@ def test_connections_are_reused(sending_app, mail_server, mail_worker, smtp_sink
     assert smtp_sink.sessions == 1
 
 
-def test_incoming_messages_are_left_queued(mail_server, mail_worker, dbsession, app_settings):
+def test_the_same_worker_takes_incoming_messages(mail_server, mail_worker, dbsession):
     from postal.messages import store_message
 
     server = dbsession.get(Server, mail_server.id)
@@ -292,9 +292,12 @@ def test_incoming_messages_are_left_queued(mail_server, mail_worker, dbsession, 
         raw=b"Subject: in\r\n\r\nhi\r\n",
     )  # fmt: skip
     dbsession.commit()
-    assert mail_worker.process_batch() == 0
-    row = queued(dbsession, incoming.id)
-    assert row is not None and row.locked_by is None and row.attempts == 0
+    assert mail_worker.process_batch() == 1
+    assert queued(dbsession, incoming.id) is None
+    (delivery,) = deliveries(dbsession, incoming.id)
+    assert (delivery.status, delivery.details) == (
+        "HardFail", "Message does not have a route and/or endpoint available for delivery."
+    )  # fmt: skip
 
 
 def test_hook_postal_before_send(sending_app, mail_server, mail_worker, smtp_sink):

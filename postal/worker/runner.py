@@ -114,6 +114,12 @@ class Worker:
             if outcome is None or not outcome.status:
                 continue
             metrics.DELIVERIES.labels(outcome.status).inc()
+            log.info(
+                "%s %s: %s", job.message.scope, outcome.status, outcome.details,
+                extra={"message_token": job.message.token, "message_id": job.message.id,
+                       "server_id": job.server.id, "status": outcome.status,
+                       "log_id": outcome.log_id, "attempt": job.queued.attempts + 1},
+            )  # fmt: skip
             result = DeliveryResult(
                 outcome.status, outcome.details, outcome.output, outcome.sent_with_ssl,
                 outcome.log_id, outcome.time, outcome.retry_in,

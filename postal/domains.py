@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from prometheus_client import Counter
+
 from .dkim_keys import dkim_record, generate_private_key, selector
 from .events import Event
 from .models import Domain, utcnow
@@ -19,6 +21,10 @@ VERIFY_FAILED = (
 
 class DomainError(ValueError):
     """Bad domain input; the message is safe to show."""
+
+
+# Served on the /metrics of the process that ran the check (worker or web).
+DNS_CHECKS = Counter("postal_dns_checks", "Domain DNS check results.", ["check", "status"])
 
 
 def normalise_name(name: str) -> str:
@@ -125,6 +131,7 @@ def check_dns(
         for result in plugin_results or []
     ]
     for result in results:
+        DNS_CHECKS.labels(result.check, result.status).inc()
         if result.check in ("spf", "dkim", "mx", "return_path"):
             setattr(domain, f"{result.check}_status", result.status)
             setattr(domain, f"{result.check}_error", (result.error or None) and result.error[:255])

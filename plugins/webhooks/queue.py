@@ -12,6 +12,7 @@ import json
 import uuid as uuid_module
 from dataclasses import dataclass
 
+from prometheus_client import Counter
 from sqlalchemy import and_, delete, exists, or_, select, update
 
 from postal.events import Event
@@ -52,6 +53,10 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# Served on the worker's /metrics.
+OUTCOMES = Counter("postal_webhook_requests", "Webhook request attempts, by outcome.", ["outcome"])
 
 
 def matching_webhooks(dbsession, server_id: int, event_name: str) -> list[Webhook]:
@@ -200,6 +205,7 @@ def record(dbsession, job: Job, outcome: Outcome) -> bool | None:
             created_at=now,
         )
     )
+    OUTCOMES.labels("sent" if outcome.ok else "retrying" if will_retry else "failed").inc()
     if will_retry:
         row.attempts = attempt
         row.error = outcome.error

@@ -8,10 +8,13 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import func, select
 
-from ..models import QueuedMessage
+from ..models import QueuedMessage, utcnow
 
 
 QUEUE_DEPTH = Gauge("postal_queued_messages", "Messages waiting in the queue (all scopes).")
+QUEUE_AGE = Gauge(
+    "postal_queue_oldest_message_age_seconds", "Age of the oldest message in the queue."
+)
 CLAIMED = Counter("postal_worker_messages_claimed", "Queued messages claimed by this worker.")
 DELIVERIES = Counter(
     "postal_worker_deliveries", "Delivery attempts recorded, by status.", ["status"]
@@ -33,4 +36,8 @@ ERRORS = Counter("postal_worker_errors", "Errors in the worker loop, by exceptio
 
 
 def update_queue_depth(dbsession) -> None:
-    QUEUE_DEPTH.set(dbsession.scalar(select(func.count()).select_from(QueuedMessage)))
+    depth, oldest = dbsession.execute(
+        select(func.count(), func.min(QueuedMessage.created_at))
+    ).one()
+    QUEUE_DEPTH.set(depth)
+    QUEUE_AGE.set(max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0)

@@ -144,6 +144,9 @@ def test_the_health_server_serves_metrics(
         assert 'postal_worker_deliveries_total{status="Sent"} 2.0' in metrics
         assert "postal_message_queue_latency_count 2.0" in metrics
         assert "postal_queued_messages" in metrics
+        assert "postal_queue_oldest_message_age_seconds" in metrics
+        assert "# TYPE postal_webhook_requests_total counter" in metrics
+        assert "# TYPE postal_dns_checks_total counter" in metrics
     finally:
         stop(process)
 

@@ -45,6 +45,20 @@ def _as_float(value: str) -> float:
         raise ValueError("expected a number") from None
 
 
+def _as_seconds(value: str) -> float:
+    seconds = _as_float(value)
+    if not 0 < seconds < float("inf"):
+        raise ValueError("expected a number of seconds greater than 0")
+    return seconds
+
+
+def _as_byte_count(value: str) -> int:
+    count = _as_int(value)
+    if count < 0:
+        raise ValueError("expected a number of bytes, 0 or more")
+    return count
+
+
 _TRUE = {"true", "1", "1.0", "yes", "on"}
 _FALSE = {"false", "0", "0.0", "no", "off", ""}
 
@@ -112,7 +126,7 @@ SETTINGS: tuple[Setting, ...] = (
         "postal.use_ip_pools",
         _as_bool,
         "false",
-        "IP pools: accepted, not used yet (IP pools are not built)",
+        "send from IP pools: source address and EHLO name chosen per message",
     ),
     Setting("postal.default_maximum_delivery_attempts", _as_int, "18", "attempts per message"),
     Setting("postal.default_maximum_hold_expiry_days", _as_int, "7", "held mail kept days"),
@@ -159,6 +173,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker.poll_interval", _as_float, "1", "seconds an idle worker waits"),
     Setting("worker.claim_stale_seconds", _as_int, "300", "claims older than this expire"),
     Setting("worker.delivery_threads", _as_int, "8", "parallel deliveries per batch"),
+    Setting(
+        "worker.ip_addresses",
+        _as_list,
+        "",
+        "IP pool addresses this worker sends from; empty = this host's interface addresses",
+    ),
     Setting("smtp_client.open_timeout", _as_float, "30", "seconds to connect to a remote"),
     Setting("smtp_client.read_timeout", _as_float, "30", "seconds to wait for a reply"),
     Setting("smtp_client.idle_seconds", _as_float, "10", "open connections kept this long"),
@@ -180,6 +200,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_server.timeout", _as_int, "300", "idle seconds before a client is dropped"),
     Setting("smtp_server.lookup_cache_seconds", _as_float, "10", "credential/route cache"),
     Setting("smtp_server.reverse_dns", _as_bool, "true", "look up client names for Received"),
+    Setting("smtp_server.reuse_port", _as_bool, "false", "SO_REUSEPORT: N servers, one port"),
+    Setting("smtp_server.processes", _as_int, "1", "SMTP processes smtp-server starts"),
     # DNS.
     Setting(
         "dns.mx_records",
@@ -205,23 +227,30 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # Click and open tracking (plugins/tracking).
     Setting("tracking.track_plain_text_links", _as_bool, "false", "track links in text parts"),
+    Setting(
+        "tracking.cache_seconds",
+        _as_float,
+        "10",
+        "seconds a server's track domain is remembered by the worker (new ones apply after it)",
+    ),
     # Scheduled tasks (run by one worker at a time).
     Setting("scheduler.lease_seconds", _as_float, "300", "leader lease; another takes over after"),
     Setting("scheduler.check_interval", _as_float, "60", "seconds between schedule checks"),
     # Scanners.
-    Setting(
-        "spamd.enabled", _as_bool, "false", "accepted, not used yet (scanning comes with receiving)"
-    ),
+    Setting("spamd.enabled", _as_bool, "false", "score mail with SpamAssassin's spamd"),
     Setting("spamd.host", _as_str, "127.0.0.1", "spamd host"),
     Setting("spamd.port", _as_port, "783", "spamd port"),
+    Setting("spamd.timeout", _as_seconds, "15", "seconds a spamd scan may take"),
     Setting(
-        "clamav.enabled",
-        _as_bool,
-        "false",
-        "accepted, not used yet (scanning comes with receiving)",
+        "spamd.max_size",
+        _as_byte_count,
+        "512000",
+        "bytes sent to spamd; a bigger message is scanned truncated (0 = no limit)",
     ),
+    Setting("clamav.enabled", _as_bool, "false", "scan incoming mail with ClamAV's clamd"),
     Setting("clamav.host", _as_str, "127.0.0.1", "clamd host"),
     Setting("clamav.port", _as_port, "2000", "clamd port"),
+    Setting("clamav.timeout", _as_seconds, "10", "seconds a clamd scan may take"),
     # Logging.
     Setting("logging.enabled", _as_bool, "true", "write log lines"),
     Setting("gelf.host", _as_str, "", "GELF UDP host; empty = off"),

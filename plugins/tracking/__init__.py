@@ -26,7 +26,8 @@ from postal.track_domains import check_dns
 from postal.types import ScheduledTask
 from postal.unit_of_work import current_request, unit_of_work
 
-from .sending import track_message
+from .rewrite import amp_skip
+from .sending import TargetCache, find_target, track_message
 
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,31 @@ def _caller_unit_of_work() -> Iterator[object | None]:
         yield request
 
 
+_targets = TargetCache()
+
+
 @hookimpl
 def postal_before_send(message):
+    if not message.sender_domain or amp_skip(message.raw):
+        return
+    settings = get_current_registry().settings
+    key = (message.server_id, message.sender_domain.lower())
+
+    def load():
+        with _caller_unit_of_work() as request:
+            if request is None:
+                return None
+            return find_target(request.dbsession, message.server_id, message.sender_domain)
+
+    target = _targets.get(key, settings.get("tracking.cache_seconds", 10.0), load)
+    if target is None:
+        return
     with _caller_unit_of_work() as request:
         if request is None:
             _warn_once("tracking: postal_before_send called outside a unit of work; "
                        "messages are sent untracked")  # fmt: skip
             return
-        track_message(request.dbsession, request.tm, request.registry.settings, message)
+        track_message(request.dbsession, request.tm, settings, message, target)
 
 
 _warned: set[str] = set()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -59,25 +62,75 @@ class LinkTokens:
         )
 
 
+@dataclass(frozen=True)
+class TrackTarget:
+    """A snapshot of the track domain a server's sender domain uses."""
+
+    full_name: str
+    ssl_enabled: bool
+    track_clicks: bool
+    track_loads: bool
+    excluded_hosts: frozenset[str]
+
+
+def find_target(dbsession, server_id: int, domain_name: str | None) -> TrackTarget | None:
+    track_domain = for_sending(dbsession, server_id, domain_name)
+    if track_domain is None:
+        return None
+    return TrackTarget(
+        track_domain.full_name,
+        bool(track_domain.ssl_enabled),
+        bool(track_domain.track_clicks),
+        bool(track_domain.track_loads),
+        frozenset(excluded_domains(track_domain.excluded_click_domains)),
+    )
+
+
+class TargetCache:
+    """Which track domain each (server, sender domain) uses, kept ``ttl`` seconds
+    (``tracking.cache_seconds``): most messages have none, and finding that out must not
+    cost a transaction per message."""
+
+    def __init__(self):
+        self._entries: dict[tuple, tuple[float, TrackTarget | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, ttl: float, load: Callable[[], TrackTarget | None]):
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if ttl > 0:
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                self._entries[key] = (now + ttl, value)
+        return value
+
+
 def track_message(
-    dbsession, transaction_manager, settings: Mapping[str, Any], message: OutgoingMessage
-) -> bool:
+    dbsession, transaction_manager, settings: Mapping[str, Any], message: OutgoingMessage,
+    target: TrackTarget | None = None,
+) -> bool:  # fmt: skip
     """Rewrite ``message.raw`` for tracking when its server tracks its sender domain;
     returns whether the message changed."""
-    track_domain = for_sending(dbsession, message.server_id, message.sender_domain)
-    if track_domain is None or amp_skip(message.raw):
+    if target is None:
+        target = find_target(dbsession, message.server_id, message.sender_domain)
+    if target is None or amp_skip(message.raw):
         return False
     links = LinkTokens(dbsession, message.id)
-    scheme = "https" if track_domain.ssl_enabled else "http"
+    scheme = "https" if target.ssl_enabled else "http"
     tracker = Tracker(
-        base_url=f"{scheme}://{track_domain.full_name}",
+        base_url=f"{scheme}://{target.full_name}",
         server_token=message.server_token,
         message_token=message.token,
         link_token=links,
-        track_clicks=track_domain.track_clicks,
-        track_loads=track_domain.track_loads,
+        track_clicks=target.track_clicks,
+        track_loads=target.track_loads,
         track_text_links=settings.get("tracking.track_plain_text_links", False),
-        excluded_hosts=set(excluded_domains(track_domain.excluded_click_domains)),
+        excluded_hosts=set(target.excluded_hosts),
     )
     try:
         new_raw = rewrite_message(message.raw, tracker)

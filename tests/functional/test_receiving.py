@@ -423,3 +423,21 @@ def test_auto_replies_go_to_the_return_path_route(
     mail_worker.run_until_idle()
     (message,) = receiving.messages(scope="incoming")
     assert (message.bounce, message.status) == (True, "Processed")
+
+
+def test_smtp_endpoint_tls_modes(receiving, mail_worker, tls_smtp_sink):
+    """Auto: opportunistic STARTTLS, certificate unchecked; STARTTLS: required and verified,
+    so a self-signed certificate is refused and the message retried."""
+    auto = receiving.smtp_endpoint(port=tls_smtp_sink.port, ssl_mode="Auto")
+    receiving.route(endpoint=auto)
+    strict = receiving.smtp_endpoint(name="strict", port=tls_smtp_sink.port, ssl_mode="STARTTLS")
+    receiving.route("strict", endpoint=strict)
+    receiving.send("support@in.test", mail(subject="auto"))
+    receiving.send("strict@in.test", mail(subject="strict"))
+    mail_worker.run_until_idle()
+    by_rcpt = {m.rcpt_to: m for m in receiving.messages(scope="incoming")}
+    (sent,) = receiving.deliveries(by_rcpt["support@in.test"].id)
+    assert (sent.status, sent.sent_with_ssl) == ("Sent", True)
+    assert [m.rcpt_tos for m in tls_smtp_sink.messages] == [["support@in.test"]]
+    assert tls_smtp_sink.messages[0].tls
+    assert by_rcpt["strict@in.test"].status == "SoftFail"

@@ -58,6 +58,9 @@ class PostalHandler:
         )
 
     async def connect(self, session: SmtpSession) -> SmtpReply | None:
+        if self.settings["smtp_server.log_connections"]:
+            log.info("connection from %s:%s", session.client_ip, session.client_port,
+                     extra={"smtp_session": session.id})  # fmt: skip
         reply = await self.hooks.call("postal_smtp_connect", session=session)
         return reply if reply is not None and not reply.positive else None
 
@@ -145,6 +148,12 @@ class PostalHandler:
         for message in stored:
             kind = "bounce" if message.bounce else message.scope
             metrics.MESSAGES.labels(type=kind, tls=tls).inc()
+            # The first line of the message's story; the worker's lines carry the same token.
+            log.info(
+                "accepted %s message for %s", kind, message.rcpt_to,
+                extra={"message_token": message.token, "message_id": message.id,
+                       "server_id": message.server_id, "smtp_session": session.id},
+            )  # fmt: skip
         metrics.BYTES.inc(size)
 
 

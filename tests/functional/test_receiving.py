@@ -441,3 +441,24 @@ def test_smtp_endpoint_tls_modes(receiving, mail_worker, tls_smtp_sink):
     assert [m.rcpt_tos for m in tls_smtp_sink.messages] == [["support@in.test"]]
     assert tls_smtp_sink.messages[0].tls
     assert by_rcpt["strict@in.test"].status == "SoftFail"
+
+
+def test_one_token_ties_the_log_lines_of_a_message_together(receiving, mail_worker, caplog):
+    import logging
+
+    from postal.logs import StructuredFormatter
+
+    receiving.route(mode="Accept")
+    with caplog.at_level(logging.INFO):
+        receiving.send("support@in.test", mail())
+        mail_worker.run_until_idle()
+    message = only(receiving, scope="incoming")
+    lines = [
+        StructuredFormatter("%(name)s %(message)s").format(record)
+        for record in caplog.records
+        if getattr(record, "message_token", None) == message.token
+    ]
+    assert [line.split()[0] for line in lines] == ["postal.smtp.handler", "postal.worker.runner"]
+    assert all(f"message_token={message.token}" in line for line in lines)
+    assert "accepted incoming message for support@in.test" in lines[0]
+    assert "incoming Processed" in lines[1] and "status=Processed" in lines[1]

@@ -230,8 +230,9 @@ def postal_detect_bounce(message: IncomingMessage) -> BounceInfo | None:
     (RFC 3464 ``multipart/report``): the failed recipient, status and diagnostic, and the
     original ``Message-ID``.  Core links the bounce to the original outgoing message of the
     same server by token, else by Message-ID and recipient.  A message no detector claims
-    goes to the server's ``__returnpath__`` route (auto-replies).  The first non-None result
-    wins.
+    goes to the server's ``__returnpath__`` route (auto-replies).
+
+    The first non-None result wins.
 
     :param message: the message received at the return path.
     :return: a :class:`postal.types.BounceInfo`, or ``None`` when this is not a bounce.

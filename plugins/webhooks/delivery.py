@@ -67,18 +67,26 @@ class Sender:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def headers(self, body: bytes) -> dict[str, str]:
+    def headers(self, body: bytes, content_type: str = "application/json") -> dict[str, str]:
         return {
-            "Content-Type": "application/json",
+            "Content-Type": content_type,
             "User-Agent": f"Postal/{__version__}",
             **self.signer.headers(body),
         }
+
+    def request(
+        self, destination: Destination, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        """POST ``body`` with ``headers`` to an already checked ``destination``: the status
+        and (at most 64 KiB of) the response text.  Network errors are raised, for callers
+        that classify them their own way (HTTP endpoints)."""
+        return self._exchange(destination, body, headers)
 
     def post(self, url: str, body: bytes) -> Outcome:
         started = time.monotonic()
         try:
             destination = check_url(url, self.settings, self.resolver)
-            status, text = self._exchange(destination, body)
+            status, text = self._exchange(destination, body, self.headers(body))
         except UnsafeURLError as exc:
             return self._outcome(started, error=f"Couldn't send to URL. {exc}")
         except TimeoutError:
@@ -95,20 +103,20 @@ class Sender:
         duration_ms = int((time.monotonic() - started) * 1000)
         return Outcome(status_code=status, body=body, error=error, duration_ms=duration_ms)
 
-    def _exchange(self, destination: Destination, body: bytes) -> tuple[int, str]:
+    def _exchange(self, destination: Destination, body: bytes, headers) -> tuple[int, str]:
         reused = _key(destination) in self._connections
         try:
-            return self._request(destination, body)
+            return self._request(destination, body, headers)
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             # A kept-alive connection the server has since closed: try once on a new one.
             if not reused:
                 raise
-            return self._request(destination, body)
+            return self._request(destination, body, headers)
 
-    def _request(self, destination: Destination, body: bytes) -> tuple[int, str]:
+    def _request(self, destination: Destination, body: bytes, headers) -> tuple[int, str]:
         connection = self._connection(destination)
         try:
-            connection.request("POST", destination.path, body=body, headers=self.headers(body))
+            connection.request("POST", destination.path, body=body, headers=dict(headers))
             response = connection.getresponse()
             data = response.read(MAX_RESPONSE_BYTES)
             # Unread bytes would poison the next request on this connection.

@@ -80,3 +80,22 @@ def test_scanners_down_hold_nothing_up(receiving, mail_worker, sending_settings,
     assert (message.spam_score, message.spam, message.threat) == (0, False, False)
     assert message.threat_details == "Error when scanning for threats"
     assert checks_of(receiving, message) == {"ERROR": 0}
+
+
+@pytest.mark.parametrize(
+    "spam_mode, status", [("Mark", "Sent"), ("Quarantine", "Held"), ("Fail", "HardFail")]
+)
+def test_gtube_follows_the_route_spam_mode(receiving, mail_worker, smtp_sink, spam_mode, status):
+    # Above GTUBE's 1000 points, so the route's spam mode decides, not the failure threshold.
+    receiving.server.spam_failure_threshold = 5000
+    receiving.db.commit()
+    receiving.route(endpoint=receiving.smtp_endpoint(), spam_mode=spam_mode)
+    receiving.send("support@in.test", mail(body=f"{GTUBE}\r\n"))
+    mail_worker.run_until_idle()
+    message = only_incoming(receiving)
+    assert (message.status, message.spam) == (status, True)
+    if spam_mode == "Mark":
+        (received,) = smtp_sink.messages
+        assert b"X-Postal-Spam: yes\r\n" in received.data.split(b"\r\n\r\n")[0]
+    else:
+        assert smtp_sink.messages == []

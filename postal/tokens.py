@@ -10,7 +10,15 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def random_string(length: int, alphabet: str = ALNUM) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    """``length`` characters of ``alphabet``, uniformly, from one random number: an order of
+    magnitude cheaper than a ``secrets.choice`` per character (tokens are made per message)."""
+    base = len(alphabet)
+    number = secrets.randbelow(base**length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, base)
+        chars.append(alphabet[digit])
+    return "".join(chars)
 
 
 def server_token() -> str:

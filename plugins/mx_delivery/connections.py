@@ -23,11 +23,22 @@ class TLSRequired(smtplib.SMTPException):
     """The host did not offer STARTTLS and the mode requires it."""
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a connection comes from: the local address to bind (``None``: the system's
+    choice) and the EHLO name.  Part of the pool key, so a message sent from one IP pool
+    address never reuses another address's connection."""
+
+    address: str | None
+    helo: str
+
+
 @dataclass
 class Connection:
     smtp: smtplib.SMTP
     ip: str
     host: Host
+    source: Source | None = None
     reused: bool = False
     last_used: float = field(default_factory=time.monotonic)
 
@@ -38,6 +49,10 @@ class Connection:
     @property
     def endpoint(self) -> str:
         return f"{self.ip}:{self.host.port} ({self.host.name})"
+
+    @property
+    def source_address(self) -> str | None:
+        return self.source.address if self.source else None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -64,9 +79,13 @@ class ConnectionPool:
         self._idle: dict[tuple, list[Connection]] = {}
         self._lock = threading.Lock()
 
-    def checkout(self, ip: str, host: Host) -> Connection | None:
-        """An idle connection to ``ip``, reset and ready, or ``None``."""
-        key = (ip, host)
+    @property
+    def default_source(self) -> Source:
+        return Source(None, self.helo)
+
+    def checkout(self, ip: str, host: Host, source: Source | None = None) -> Connection | None:
+        """An idle connection to ``ip`` from ``source``, reset and ready, or ``None``."""
+        key = (ip, host, source or self.default_source)
         now = time.monotonic()
         while True:
             with self._lock:
@@ -90,7 +109,7 @@ class ConnectionPool:
 
     def checkin(self, connection: Connection) -> None:
         connection.last_used = time.monotonic()
-        key = (connection.ip, connection.host)
+        key = (connection.ip, connection.host, connection.source or self.default_source)
         with self._lock:
             idle = self._idle.setdefault(key, [])
             if len(idle) < MAX_IDLE_PER_DESTINATION:
@@ -98,16 +117,20 @@ class ConnectionPool:
                 return
         connection.close()
 
-    def open(self, ip: str, host: Host, *, tls: bool = True) -> Connection:
-        """A new connection, TLS as ``host.ssl_mode`` asks; ``tls=False`` skips
-        opportunistic STARTTLS (the retry after a failed handshake in Auto mode)."""
+    def open(
+        self, ip: str, host: Host, *, tls: bool = True, source: Source | None = None
+    ) -> Connection:
+        """A new connection from ``source`` (default: any local address, the installation's
+        EHLO name), TLS as ``host.ssl_mode`` asks; ``tls=False`` skips opportunistic
+        STARTTLS (the retry after a failed handshake in Auto mode)."""
+        source = source or self.default_source
+        options = {"local_hostname": source.helo, "timeout": self.open_timeout}
+        if source.address:
+            options["source_address"] = (source.address, 0)
         if host.ssl_mode == "TLS":
-            context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(
-                local_hostname=self.helo, timeout=self.open_timeout, context=context
-            )
+            smtp = smtplib.SMTP_SSL(context=ssl.create_default_context(), **options)
         else:
-            smtp = smtplib.SMTP(local_hostname=self.helo, timeout=self.open_timeout)
+            smtp = smtplib.SMTP(**options)
         # The name TLS sends (SNI) and checks the certificate against: the host, not the IP.
         smtp._host = host.name
         try:
@@ -121,7 +144,7 @@ class ConnectionPool:
             with contextlib.suppress(Exception):
                 smtp.close()
             raise
-        return Connection(smtp=smtp, ip=ip, host=host)
+        return Connection(smtp=smtp, ip=ip, host=host, source=source)
 
     def _starttls(self, smtp: smtplib.SMTP, host: Host, tls: bool) -> None:
         if host.ssl_mode == "STARTTLS":

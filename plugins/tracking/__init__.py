@@ -55,7 +55,7 @@ _targets = TargetCache()
 
 @hookimpl
 def postal_before_send(message):
-    if not message.sender_domain or amp_skip(message.raw):
+    if not message.sender_domain:
         return
     settings = get_current_registry().settings
     key = (message.server_id, message.sender_domain.lower())
@@ -67,7 +67,7 @@ def postal_before_send(message):
             return find_target(request.dbsession, message.server_id, message.sender_domain)
 
     target = _targets.get(key, settings.get("tracking.cache_seconds", 10.0), load)
-    if target is None:
+    if target is None or amp_skip(message.raw):
         return
     with _caller_unit_of_work() as request:
         if request is None:

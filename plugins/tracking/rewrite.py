@@ -21,6 +21,8 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
 
+from postal.headers import header_block, header_values
+
 
 # RFC 3986 characters, without the quote that may close an HTML attribute.
 _PATH = r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*"
@@ -109,8 +111,8 @@ class Tracker:
 
 def amp_skip(raw: bytes) -> bool:
     """True when the message asks not to be tracked with ``X-AMP: skip``."""
-    headers = message_from_bytes(_header_block(raw), policy=compat32)
-    return any(str(value).strip().lower() == "skip" for value in headers.get_all("X-AMP", []))
+    values = header_values(header_block(raw), b"X-AMP")
+    return any(value.strip().lower() == "skip" for value in values)
 
 
 def rewrite_message(raw: bytes, tracker: Tracker) -> bytes | None:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from zope.sqlalchemy import mark_changed
 
 from postal import hookimpl
+from postal.message_actions import HOLD_CANCELLED
 from postal.models import Delivery, Message, utcnow
 from postal.types import ScheduledTask
 from postal.unit_of_work import unit_of_work
@@ -22,7 +23,6 @@ from postal.unit_of_work import unit_of_work
 log = logging.getLogger(__name__)
 
 BATCH = 500
-HOLD_CANCELLED = "The hold on this message has been removed without action."
 
 
 def expire_holds(registry) -> int:

@@ -187,19 +187,28 @@ def store_many(
     return results
 
 
+# Incoming copies that leave over SMTP, from a pool address too (Postal sends them from any).
+FORWARDED = ("SMTPEndpoint", "AddressEndpoint")
+
+
+def _sends_out(request: StoreRequest) -> bool:
+    return request.scope == "outgoing" or dict(request.fields).get("endpoint_type") in FORWARDED
+
+
 def _ip_chooser(db, requests: list[StoreRequest]):
-    """``choose(owner, row) -> ip_address_id`` for outgoing rows; the From addresses of
-    each request are read once, the pools and rules once for every server."""
-    outgoing = [r.server_id for r in requests if r.queue and r.scope == "outgoing"]
-    if not outgoing:
+    """``choose(owner, row) -> ip_address_id`` for rows that are sent over SMTP (outgoing,
+    and incoming copies for SMTP and address endpoints); the From addresses of each request
+    are read once, the pools and rules once for every server."""
+    sending = [r.server_id for r in requests if r.queue and _sends_out(r)]
+    if not sending:
         return None
-    choosers = load_choosers(db, outgoing)
+    choosers = load_choosers(db, sending)
     senders: dict[int, list[str]] = {}
 
     def choose(owner: int, row: dict) -> int | None:
         request = requests[owner]
         chooser = choosers.get(request.server_id)
-        if request.scope != "outgoing" or chooser is None:
+        if not _sends_out(request) or chooser is None:
             return None
         if owner not in senders:
             senders[owner] = from_addresses(request.raw)

@@ -9,6 +9,7 @@ not parse stops start-up with a :class:`ConfigError` naming the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -74,6 +75,16 @@ def _as_bool(value: str) -> bool:
 
 def _as_list(value: str) -> list[str]:
     return [item for item in re.split(r"[,\s]+", value.strip()) if item]
+
+
+def _as_networks(value: str) -> list[str]:
+    items = _as_list(value)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"expected IP addresses or networks, got {item!r}") from None
+    return items
 
 
 def _as_hostports(value: str) -> list[tuple[str, int]]:
@@ -175,7 +186,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker.delivery_threads", _as_int, "8", "parallel deliveries per batch"),
     Setting(
         "worker.ip_addresses",
-        _as_list,
+        _as_networks,
         "",
         "IP pool addresses this worker sends from; empty = this host's interface addresses",
     ),
@@ -190,7 +201,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_server.tls_certificate_path", _as_str, "var/smtp.cert", "PEM certificate"),
     Setting("smtp_server.tls_private_key_path", _as_str, "var/smtp.key", "PEM private key"),
     Setting("smtp_server.proxy_protocol", _as_bool, "false", "expect PROXY v1 headers"),
-    Setting("smtp_server.log_connections", _as_bool, "false", "accepted, not used yet"),
+    Setting("smtp_server.log_connections", _as_bool, "false", "log every SMTP connection (INFO)"),
     Setting("smtp_server.max_message_size", _as_int, "14", "largest message in MB"),
     Setting("smtp_server.tls_port", _as_port, "0", "implicit-TLS port (465 style); 0 = off"),
     Setting("smtp_server.require_tls_for_auth", _as_bool, "false", "refuse AUTH before TLS"),

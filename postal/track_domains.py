@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .models import DnsStatus, Domain, TrackDomain, utcnow
 from .services.dns import DNSLookupError, IDNSResolver
@@ -40,8 +40,58 @@ def excluded_domains(text: str | None) -> list[str]:
 
 
 def excluded_text(values: list[str]) -> str | None:
+    """The stored newline list; each entry must be one host name (with any port)."""
+    if any(any(c.isspace() for c in value.strip()) for value in values):
+        raise TrackDomainError(
+            "excluded click domains must be host names (with a port if links have one)."
+        )
     hosts = [value.strip().lower() for value in values if value.strip()]
+    # Checked after lower(): a few characters lower-case to two ("İ"), so a name that fitted
+    # the API's limit as typed could come back longer than the document allows.
+    if any(len(host) > 255 for host in hosts):
+        raise TrackDomainError("excluded click domains must be at most 255 characters each.")
     return "\n".join(hosts) or None
+
+
+def usable_domains(dbsession, server) -> list[Domain]:
+    """The verified domains of the server or of its organisation, by name."""
+    return list(
+        dbsession.scalars(
+            select(Domain)
+            .where(_owned_by(server), Domain.verified_at.is_not(None))
+            .order_by(Domain.name)
+        )
+    )
+
+
+def usable_domain(dbsession, server, uuid: str) -> Domain:
+    """The domain ``uuid`` if a track domain of ``server`` may be built on it."""
+    domain = dbsession.scalar(select(Domain).where(Domain.uuid == uuid, _owned_by(server)))
+    if domain is None:
+        raise TrackDomainError("domain must be the uuid of a domain of this server.")
+    if not domain.verified:
+        raise TrackDomainError(f"{domain.name} has not been verified yet.")
+    return domain
+
+
+def _owned_by(server):
+    return or_(Domain.server_id == server.id, Domain.organization_id == server.organization_id)
+
+
+def taken(dbsession, server, domain: Domain, name: str) -> str | None:
+    """Why ``<name>.<domain>`` cannot be added to ``server``, or None: one track domain per
+    domain per server, and a full name only once in the installation."""
+    if dbsession.scalar(
+        select(TrackDomain.id).where(
+            TrackDomain.domain_id == domain.id,
+            or_(TrackDomain.server_id == server.id, TrackDomain.name == name),
+        )
+    ):
+        return (
+            f"{domain.name} already has a track domain on this server, or {name}.{domain.name} "
+            "is taken."
+        )
+    return None
 
 
 def check_dns(

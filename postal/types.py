@@ -68,6 +68,11 @@ class OutgoingMessage:
     dkim_private_key: str | None = None
     tag: str | None = None
     notes: dict = field(default_factory=dict)
+    # The IP pool address to send from (``postal.use_ip_pools``): bind to the one of the
+    # target's family and greet with ``helo_hostname``; ``None`` = the host's default.
+    source_ipv4: str | None = None
+    source_ipv6: str | None = None
+    helo_hostname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,9 @@ class IncomingMessage:
     received_with_ssl: bool = False
     spam_status: str = "NotChecked"
     spam_score: float = 0.0
-    ip_address: str | None = None
+    # The pool address forwarded copies leave from (``postal.use_ip_pools``).
+    source_ipv4: str | None = None
+    source_ipv6: str | None = None
     helo_hostname: str | None = None
     notes: dict = field(default_factory=dict)
 

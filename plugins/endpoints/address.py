@@ -34,6 +34,9 @@ def postal_deliver_to_endpoint(message, endpoint):
         mail_from="" if message.bounce else f"{message.server_token}@{return_path}",
         rcpt_to=address,
         raw=message.raw,
+        source_ipv4=message.source_ipv4,
+        source_ipv6=message.source_ipv6,
+        helo_hostname=message.helo_hostname,
     )
     forwarded.notes.update(message.notes)
     hooks = registry["postal.plugin_manager"].hook

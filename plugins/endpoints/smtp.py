@@ -38,5 +38,8 @@ def postal_deliver_to_endpoint(message, endpoint):
         mail_from=message.mail_from,
         rcpt_to=message.rcpt_to,
         raw=message.raw,
+        source_ipv4=message.source_ipv4,
+        source_ipv6=message.source_ipv6,
+        helo_hostname=message.helo_hostname,
     )
     return sender.deliver_to(relayed, [host], f"{host.name}:{host.port}")

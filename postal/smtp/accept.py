@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 
 from ..messages import StoreRequest, store_many
-from ..unit_of_work import unit_of_work
 from . import metrics
 
 
@@ -57,6 +56,7 @@ class AcceptError(Exception):
 class GroupCommitWriter:
     def __init__(self, registry, max_batch: int = MAX_BATCH):
         self.registry = registry
+        self._engine = registry["dbengine"]
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -102,8 +102,8 @@ class GroupCommitWriter:
 
     def _commit(self, batch: list[PendingAccept]) -> None:
         try:
-            with unit_of_work(self.registry) as request:
-                results = self._store(request.dbsession, batch)
+            with self._engine.begin() as connection:
+                results = self._store(connection, batch)
         except Exception as exc:
             if len(batch) > 1:
                 log.warning("group commit of %d messages failed (%s); retrying one by one",
@@ -134,7 +134,9 @@ class GroupCommitWriter:
                 )
                 owners.append(index)
         results: list[list] = [[] for _ in batch]
-        for owner, stored in zip(owners, store_many(dbsession, requests), strict=True):
+        use_ip_pools = self.registry.settings["postal.use_ip_pools"]
+        stored_all = store_many(dbsession, requests, ip_pools=use_ip_pools)
+        for owner, stored in zip(owners, stored_all, strict=True):
             results[owner] += stored
         return results
 

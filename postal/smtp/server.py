@@ -17,6 +17,7 @@ from ..settings import ConfigError, health_address, process_address
 from .accept import GroupCommitWriter
 from .auth import FailureLimiter
 from .handler import PostalHandler
+from .processes import SmtpProcessGroup, is_copy, process_count, stop_with_parent
 from .protocol import PostalSMTP, ProtocolOptions
 
 
@@ -56,12 +57,20 @@ def protocol_options(settings) -> ProtocolOptions:
     )
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A listening socket; ``::`` accepts IPv4 too (asyncio would make it IPv6-only)."""
+def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; ``::`` accepts IPv4 too (asyncio would make it IPv6-only).
+
+    With ``reuse_port`` (``SO_REUSEPORT``) several processes may listen on the same port and
+    the kernel spreads new connections across them: one Python process is limited by its
+    GIL, so this is how the SMTP server uses more than one core."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            if not hasattr(socket, "SO_REUSEPORT"):
+                raise ConfigError("smtp_server.reuse_port: SO_REUSEPORT is not available here")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((host, port))
@@ -76,13 +85,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class SmtpProcess:
     name = "smtp"
 
-    def __init__(self, registry, *, host=None, port=None, health=True):
+    def __init__(self, registry, *, host=None, port=None, health=True, reuse_port=None):
         settings = registry.settings
         self.registry = registry
         default_host, default_port = process_address(settings, "smtp_server")
         self.host = default_host if host is None else host
         self.port = default_port if port is None else port
         self.tls_port = settings["smtp_server.tls_port"] or None
+        self.reuse_port = settings["smtp_server.reuse_port"] if reuse_port is None else reuse_port
         self.options = protocol_options(settings)
         self.writer = GroupCommitWriter(registry)
         self.handler = PostalHandler(registry, self.writer)
@@ -94,11 +104,11 @@ class SmtpProcess:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        sockets = [(listening_socket(self.host, self.port), False)]
+        sockets = [(listening_socket(self.host, self.port, self.reuse_port), False)]
         if self.tls_port is not None:
             if self.options.tls_context is None:
                 raise ConfigError("smtp_server.tls_port needs smtp_server.tls_enabled = true")
-            sockets.append((listening_socket(self.host, self.tls_port), True))
+            sockets.append((listening_socket(self.host, self.tls_port, self.reuse_port), True))
         self.port = sockets[0][0].getsockname()[1]
         if self.tls_port is not None:
             self.tls_port = sockets[1][0].getsockname()[1]
@@ -162,11 +172,18 @@ class SmtpProcess:
             self.health.stop()
 
 
-def smtp_process(config_file: str) -> SmtpProcess:
+def smtp_process(config_file: str) -> SmtpProcess | SmtpProcessGroup:
+    """One SMTP process, or ``smtp_server.processes`` of them sharing the port."""
     from ..bootstrap import build_configurator, fail
 
     registry = build_configurator(config_file, "smtp").registry
     try:
-        return SmtpProcess(registry)
+        if is_copy():
+            stop_with_parent()
+            return SmtpProcess(registry, health=False, reuse_port=True)
+        count = process_count(registry.settings)
+        if count == 1:
+            return SmtpProcess(registry)
+        return SmtpProcessGroup(SmtpProcess(registry, reuse_port=True), config_file, count)
     except ConfigError as exc:
         fail(f"configuration error: {exc}")

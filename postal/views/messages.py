@@ -9,7 +9,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import or_, select
 
-from ..models import Message, MessageStatus, QueuedMessage, SpamCheck, utcnow
+from ..models import Click, Link, Load, Message, MessageStatus, QueuedMessage, SpamCheck, utcnow
 from ..web import search as search_logic
 from ..web.access import load_message, load_server
 from ..web.mail_view import attachment, parse_mail
@@ -100,7 +100,22 @@ def show(request):
     return server_page(
         request, access, server, message=message, mail=mail, spam_checks=list(spam_checks),
         queued=queued, raw_size=len(raw) if raw is not None else None,
+        **_tracking(request.dbsession, message),
     )  # fmt: skip
+
+
+def _tracking(dbsession, message: Message) -> dict:
+    """The message's opens, and its clicks with the URL clicked, oldest first."""
+    loads = dbsession.scalars(
+        select(Load).where(Load.message_id == message.id).order_by(Load.timestamp, Load.id)
+    )
+    clicks = dbsession.execute(
+        select(Click, Link.url)
+        .join(Link, Link.id == Click.link_id)
+        .where(Click.message_id == message.id)
+        .order_by(Click.timestamp, Click.id)
+    )
+    return {"loads": list(loads), "clicks": [(click, url) for click, url in clicks]}
 
 
 @view_config(route_name="message.html", request_method="GET", permission="web")

@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import delete, select
 
+from ..ip_pools import assign_default_pools
 from ..models import MembershipRole, Organization, OrganizationUser, Server
 from ..models.organization import RESERVED_PERMALINKS
 from ..permalinks import organization_permalink_taken
@@ -46,6 +47,7 @@ def create(request):
         return {"error": str(exc), "form": request.POST}
     organization = Organization(name=name, permalink=permalink, time_zone="UTC", owner_id=user.id)
     organization.memberships.append(OrganizationUser(user=user, role=MembershipRole.OWNER))
+    assign_default_pools(request.dbsession, organization)
     request.dbsession.add(organization)
     request.dbsession.flush()
     request.session.flash(f"{name} has been created.")

@@ -44,9 +44,19 @@ def _attachments(message: EmailMessage) -> list:
         return []
 
 
+def _header_text(message: EmailMessage, name: str, value: str) -> str:
+    """The decoded header, or its text as stored when the standard library's parser trips
+    over it (``From: "`` raises IndexError in Python 3.11's header parser)."""
+    try:
+        return str(message.policy.header_fetch_parse(name, value))
+    except Exception:  # noqa: BLE001 - any parser failure shows the header as it came
+        return str(value)
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     message = _parse(raw)
-    parsed = ParsedMail(headers=[(name, str(value)) for name, value in message.items()])
+    headers = [(name, _header_text(message, name, value)) for name, value in message.raw_items()]
+    parsed = ParsedMail(headers=headers)
     for kind in ("plain", "html"):
         try:
             part = message.get_body(preferencelist=(kind,))

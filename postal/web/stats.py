@@ -28,6 +28,11 @@ class Bucket:
     start: dt.datetime
     incoming: int
     outgoing: int
+    bounced: int = 0  # messages (either way) whose status is Bounced
+    held: int = 0  # messages whose status is Held
+
+
+SERIES = ("outgoing", "incoming", "bounced", "held")
 
 
 def _bucket_expression(dialect: str, period: str):
@@ -48,19 +53,20 @@ def volume(dbsession: Session, server_id: int, period: str, count: int, now: dt.
     starts = [end - STEP[period] * n for n in range(count - 1, -1, -1)]
     bucket = _bucket_expression(dbsession.get_bind().dialect.name, period)
     rows = dbsession.execute(
-        select(bucket, Message.scope, func.count())
+        select(bucket, Message.scope, Message.status, func.count())
         .where(Message.server_id == server_id, Message.timestamp >= starts[0])
-        .group_by(bucket, Message.scope)
+        .group_by(bucket, Message.scope, Message.status)
     )
-    counts: dict[tuple[str, str], int] = {(key, scope): n for key, scope, n in rows}
+    counts: dict[tuple[str, str], int] = {}
+    for key, scope, status, n in rows:
+        for series in (scope, {"Bounced": "bounced", "Held": "held"}.get(str(status))):
+            if series:
+                counts[key, series] = counts.get((key, series), 0) + n
     return [
-        Bucket(
-            start=start,
-            incoming=counts.get((start.strftime(PY_FORMAT[period]), "incoming"), 0),
-            outgoing=counts.get((start.strftime(PY_FORMAT[period]), "outgoing"), 0),
-        )
+        Bucket(start, **{series: counts.get((start.strftime(PY_FORMAT[period]), series), 0)
+                         for series in SERIES})
         for start in starts
-    ]
+    ]  # fmt: skip
 
 
 def summary(dbsession: Session, server_id: int, now: dt.datetime) -> dict[str, int]:

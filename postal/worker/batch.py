@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..models import (
     Credential,
     Domain,
+    IPAddress,
     Message,
     QueuedMessage,
     RawMessage,
@@ -77,6 +78,8 @@ class Job:
     originals: list = field(default_factory=list)
     # Outgoing: the outbound spam scan, when the server has a threshold.
     inspection: object | None = None
+    # The IP pool address the queue row was given (``postal.use_ip_pools``).
+    source_ip: IPAddress | None = None
 
     @property
     def manual(self) -> bool:
@@ -120,6 +123,7 @@ def load_batch(dbsession, token: str, ids: list[int]) -> Batch:
     domains = _by_id(db, Domain, {m.domain_id for m in messages})
     credentials = _by_id(db, Credential, {m.credential_id for m in messages})
     suppressions = _suppressions(db, messages)
+    source_ips = _by_id(db, IPAddress, {q.ip_address_id for q in queued})
     jobs = [
         Job(
             queued=q,
@@ -129,6 +133,7 @@ def load_batch(dbsession, token: str, ids: list[int]) -> Batch:
             domain=domains.get(q.message.domain_id),
             credential=credentials.get(q.message.credential_id),
             suppression=suppressions.get((q.server_id, (q.message.rcpt_to or "").lower())),
+            source_ip=source_ips.get(q.ip_address_id),
         )
         for q in queued
         if q.message is not None

@@ -20,6 +20,7 @@ import threading
 from sqlalchemy import and_, or_, select, update
 from zope.sqlalchemy import mark_changed
 
+from ..host_addresses import local_ip_ids
 from ..models import QueuedMessage, utcnow
 from ..unit_of_work import unit_of_work
 
@@ -33,19 +34,25 @@ def new_token(thread_name: str) -> str:
     return f"host:{host} pid:{os.getpid()} thread:{thread_name} {secrets.token_hex(6)}"
 
 
-def _due(now: dt.datetime, stale_before: dt.datetime):
+def _due(now: dt.datetime, stale_before: dt.datetime, ip_ids: list[int] | tuple = ()):
     return and_(
         or_(QueuedMessage.locked_at.is_(None), QueuedMessage.locked_at < stale_before),
         or_(QueuedMessage.retry_after.is_(None), QueuedMessage.retry_after <= now),
+        # Only rows this host can send from: no IP pool address, or one of its own.
+        or_(QueuedMessage.ip_address_id.is_(None), QueuedMessage.ip_address_id.in_(ip_ids)),
     )
 
 
-def claim_batch(dbsession, token: str, size: int, stale_seconds: int) -> list[int]:
+def claim_batch(
+    dbsession, token: str, size: int, stale_seconds: int, ip_addresses: tuple[str, ...] = ()
+) -> list[int]:
     """Mark up to ``size`` due rows (outgoing and incoming) as ours; returns their ids.
     The caller's transaction must commit for the claim to hold (Core statements: the caller
-    marks its session changed for zope.sqlalchemy)."""
+    marks its session changed for zope.sqlalchemy).  ``ip_addresses`` is
+    ``worker.ip_addresses`` (empty: this host's, :mod:`postal.host_addresses`)."""
     now = utcnow()
-    due = _due(now, now - dt.timedelta(seconds=stale_seconds))
+    ip_ids = local_ip_ids(dbsession, ip_addresses)
+    due = _due(now, now - dt.timedelta(seconds=stale_seconds), ip_ids)
     table = QueuedMessage.__table__
     if dbsession.get_bind().dialect.name == "sqlite":
         chosen = select(table.c.id).where(due).order_by(table.c.id).limit(size)

@@ -84,7 +84,11 @@ def _endpoint_of(job: Job) -> tuple[str | None, int | None]:
 
 
 def incoming_message(job: Job, raw: bytes, **extra) -> IncomingMessage:
-    message = job.message
+    message, source = job.message, getattr(job, "source_ip", None)
+    if source is not None:
+        extra.update(
+            source_ipv4=source.ipv4, source_ipv6=source.ipv6, helo_hostname=source.hostname
+        )
     return IncomingMessage(
         id=message.id,
         token=message.token,

@@ -175,6 +175,10 @@ class OutgoingPipeline:
             sender_domain=domain.name if domain else None,
             tag=message.tag,
         )
+        if job.source_ip is not None:
+            outgoing.source_ipv4 = job.source_ip.ipv4
+            outgoing.source_ipv6 = job.source_ip.ipv6
+            outgoing.helo_hostname = job.source_ip.hostname
         if domain is not None and domain.dkim_status == "OK":
             outgoing.dkim_domain = domain.name
             outgoing.dkim_selector = selector(

@@ -67,7 +67,10 @@ class Worker:
                 read_committed(request.dbsession)
                 # Core statements do not tell zope.sqlalchemy that the session wrote.
                 mark_changed(request.dbsession, transaction_manager=request.tm)
-                ids = claim_batch(request.dbsession, token, self.batch_size, self.stale_seconds)
+                ids = claim_batch(
+                    request.dbsession, token, self.batch_size, self.stale_seconds,
+                    tuple(self.registry.settings["worker.ip_addresses"]),
+                )  # fmt: skip
                 batch = load_batch(request.dbsession, token, ids) if ids else None
                 if batch is not None:
                     load_incoming(request.dbsession, batch, self.hooks)

@@ -54,7 +54,7 @@ class Pending:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def store_batch(connection, batch: list[Pending]) -> None:
+def store_batch(connection, batch: list[Pending], *, ip_pools: bool = False) -> None:
     """Write every pending message; fills each one's ``result``."""
     requests = [
         StoreRequest(
@@ -67,7 +67,8 @@ def store_batch(connection, batch: list[Pending]) -> None:
         )
         for p in batch
     ]
-    for pending, stored in zip(batch, store_many(connection, requests), strict=True):
+    stored_all = store_many(connection, requests, ip_pools=ip_pools)
+    for pending, stored in zip(batch, stored_all, strict=True):
         pending.result = [Stored(m.id, m.token, m.rcpt_to, m.message_id) for m in stored]
 
 
@@ -128,7 +129,7 @@ class GroupCommitter:
         # rows (no events, no plugins), and a unit of work's set-up costs as much as the
         # inserts of a small batch.
         with self.registry["dbengine"].begin() as connection:
-            store_batch(connection, batch)
+            store_batch(connection, batch, ip_pools=self.registry.settings["postal.use_ip_pools"])
 
 
 def committer(registry) -> GroupCommitter:

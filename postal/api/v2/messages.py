@@ -6,10 +6,9 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import or_, select
-from zope.sqlalchemy import mark_changed
 
-from ...messages import batch_key, recipient_domain
-from ...models import Delivery, Message, QueuedMessage, Server, utcnow
+from ... import message_actions as actions
+from ...models import Delivery, Message, Server
 from .access import check_organization, load_server
 from .errors import Conflict, NotFound, ValidationFailed
 from .listing import paginate
@@ -17,7 +16,6 @@ from .serializers import timestamp
 
 
 DIRECTIONS = ("incoming", "outgoing")
-HOLD_CANCELLED = "The hold on this message has been removed without action."
 
 
 def message_json(m: Message) -> dict:
@@ -125,65 +123,25 @@ def message_deliveries(request):
     return {"data": [delivery_json(d) for d in rows]}
 
 
-def queued_row(request, message: Message) -> QueuedMessage | None:
-    return request.dbsession.scalar(
-        select(QueuedMessage).where(QueuedMessage.message_id == message.id)
-    )
-
-
-def requeue(request, message: Message) -> None:
-    """Queue again with ``manual`` set: a manual send skips holds (credential, suppression
-    list, development mode), as Postal's "Retry/Release" does."""
-    request.dbsession.add(
-        QueuedMessage(
-            server_id=message.server_id,
-            message_id=message.id,
-            domain=recipient_domain(message.rcpt_to or ""),
-            route_id=message.route_id,
-            batch_key=batch_key(message),
-            manual=True,
-        )
-    )
-    message.held, message.hold_expiry = False, None
-    request.dbsession.flush()
+def _act(request, action, *args) -> dict:
+    message = load_message(request)
+    try:
+        action(request.dbsession, message, *args)
+    except actions.MessageActionError as exc:
+        raise Conflict(str(exc)) from None
+    return message_json(message)
 
 
 @view_config(route_name="api.v2.message.retry", request_method="POST", renderer="json")
 def retry_message(request):
-    message = load_message(request)
-    queued = queued_row(request, message)
-    if queued is not None:
-        if queued.locked_at is not None:
-            raise Conflict("The message is being delivered right now.")
-        queued.retry_after = None
-        mark_changed(request.dbsession, transaction_manager=request.tm)
-    else:
-        requeue(request, message)
-    return message_json(message)
+    return _act(request, actions.retry, request.tm)
 
 
 @view_config(route_name="api.v2.message.release", request_method="POST", renderer="json")
 def release_message(request):
-    message = load_message(request)
-    if not message.held:
-        raise Conflict("Only held messages can be released.")
-    if queued_row(request, message) is None:
-        requeue(request, message)
-    return message_json(message)
+    return _act(request, actions.release)
 
 
 @view_config(route_name="api.v2.message.cancel", request_method="POST", renderer="json")
 def cancel_hold(request):
-    message = load_message(request)
-    if not message.held:
-        raise Conflict("Only held messages can have their hold cancelled.")
-    message.held, message.hold_expiry = False, None
-    message.status = "HoldCancelled"
-    now = utcnow()
-    message.last_delivery_attempt = now
-    request.dbsession.add(
-        Delivery(message_id=message.id, status="HoldCancelled", details=HOLD_CANCELLED,
-                 timestamp=now)
-    )  # fmt: skip
-    request.dbsession.flush()
-    return message_json(message)
+    return _act(request, actions.cancel_hold)

@@ -9,6 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import delete, select
 
 from ...accounts import UserError, normalise_email
+from ...ip_pools import assign_default_pools
 from ...models import MembershipRole, Organization, OrganizationUser, User
 from ...models.organization import RESERVED_PERMALINKS
 from ...permalinks import (
@@ -66,6 +67,7 @@ def create_organization(request):
         owner_id=user.id,
     )
     organization.memberships.append(OrganizationUser(user=user, role=MembershipRole.OWNER))
+    assign_default_pools(request.dbsession, organization)
     request.dbsession.add(organization)
     request.dbsession.flush()
     request.response.status_int = 201

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...models import Suppression, utcnow
-from ...worker.recording import suppress
+from ... import suppressions as rules
+from ...models import Suppression
 from .access import load_server
 from .errors import NotFound, ValidationFailed
 from .listing import paginate
@@ -24,7 +22,7 @@ def suppression_json(s: Suppression) -> dict:
         "address": s.address,
         "reason": s.reason,
         "keep_until": timestamp(s.keep_until),
-        "active": s.keep_until is None or s.keep_until > utcnow(),
+        "active": rules.is_active(s),
         "created_at": timestamp(s.created_at),
     }
 
@@ -44,16 +42,16 @@ def add_suppression(request):
     server = load_server(request, request.matchdict["server"])
     body = json_body(request, {"address", "reason", "days"})
     address = string(body, "address", required=True)
-    if "@" not in address or any(c.isspace() for c in address):
-        raise ValidationFailed("address must be an e-mail address.", field="address")
     default_days = request.registry.settings[
         "postal.default_suppression_list_automatic_removal_days"
     ]
-    days = integer(body, "days", minimum=1, maximum=3650, default=default_days)
-    reason = string(body, "reason", default="added manually") or "added manually"
-    row = suppress(
-        request.dbsession, server.id, address, reason, utcnow() + dt.timedelta(days=days)
-    )
+    days = integer(body, "days", minimum=1, maximum=rules.MAX_DAYS, default=default_days)
+    try:
+        row = rules.add_manually(
+            request.dbsession, server.id, address, string(body, "reason"), days
+        )
+    except rules.SuppressionError as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
     request.response.status_int = 201
     return suppression_json(row)
 

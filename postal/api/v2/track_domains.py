@@ -6,7 +6,7 @@ from typing import Any
 
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ... import track_domains as logic
 from ...models import Domain, Server, TrackDomain
@@ -64,29 +64,19 @@ def _excluded(body: dict) -> str | None:
         raise ValidationFailed(
             "excluded_click_domains must be a list of host names.", field="excluded_click_domains"
         )
-    if any(not v.strip() or any(c.isspace() for c in v.strip()) for v in values):
-        raise ValidationFailed(
-            "excluded_click_domains entries must be host names (with a port if links have one).",
-            field="excluded_click_domains",
-        )
-    return logic.excluded_text(values)
+    try:
+        if any(not v.strip() for v in values):
+            raise logic.TrackDomainError("excluded_click_domains entries must not be empty.")
+        return logic.excluded_text(values)
+    except logic.TrackDomainError as exc:
+        raise ValidationFailed(str(exc), field="excluded_click_domains") from None
 
 
 def _sending_domain(request, server: Server, body: dict) -> Domain:
-    uuid = string(body, "domain", required=True)
-    domain = request.dbsession.scalar(
-        select(Domain).where(
-            Domain.uuid == uuid,
-            or_(Domain.server_id == server.id, Domain.organization_id == server.organization_id),
-        )
-    )
-    if domain is None:
-        raise ValidationFailed(
-            "domain must be the uuid of a domain of this server.", field="domain"
-        )
-    if not domain.verified:
-        raise ValidationFailed(f"{domain.name} has not been verified yet.", field="domain")
-    return domain
+    try:
+        return logic.usable_domain(request.dbsession, server, string(body, "domain", required=True))
+    except logic.TrackDomainError as exc:
+        raise ValidationFailed(str(exc), field="domain") from None
 
 
 def _check_dns(request, track_domain: TrackDomain) -> None:
@@ -111,17 +101,9 @@ def create_track_domain(request):
         raise ValidationFailed(str(exc), field="name") from None
     domain = _sending_domain(request, server, body)
     db = request.dbsession
-    if db.scalar(
-        select(TrackDomain.id).where(
-            TrackDomain.domain_id == domain.id,
-            or_(TrackDomain.server_id == server.id, TrackDomain.name == name),
-        )
-    ):
-        raise Conflict(
-            f"{domain.name} already has a track domain on this server, or {name}.{domain.name} "
-            "is taken.",
-            field="domain",
-        )
+    problem = logic.taken(db, server, domain, name)
+    if problem:
+        raise Conflict(problem, field="domain")
     track_domain = TrackDomain(
         server_id=server.id,
         domain=domain,

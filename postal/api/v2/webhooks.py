@@ -9,9 +9,9 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...events import EVENT_NAMES
-from ...models import Webhook, WebhookEvent, WebhookRequestLog
-from ...ssrf import UnsafeURLError, check_url, request_resolver
+from ... import webhooks as rules
+from ...models import Webhook, WebhookRequestLog
+from ...ssrf import request_resolver
 from .access import check_organization, load_server
 from .errors import NotFound, ValidationFailed
 from .listing import paginate
@@ -81,10 +81,9 @@ def serialize_log(log: WebhookRequestLog) -> dict[str, Any]:
 def _url(request, body: dict) -> str:
     url = string(body, "url", required=True, max_length=2000)
     try:
-        check_url(url, request.registry.settings, request_resolver(request))
-    except UnsafeURLError as exc:
-        raise ValidationFailed(str(exc), field="url") from None
-    return url
+        return rules.checked_url(url, request.registry.settings, request_resolver(request))
+    except rules.WebhookError as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
 
 
 def _events(body: dict) -> list[str] | None:
@@ -93,21 +92,17 @@ def _events(body: dict) -> list[str] | None:
     events = body["events"]
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
         raise ValidationFailed("events must be a list of event names.", field="events")
-    unknown = [e for e in events if e not in EVENT_NAMES]
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown event {unknown[0]!r}; expected some of {', '.join(EVENT_NAMES)}.",
-            field="events",
-        )
-    return sorted(set(events))
+    try:
+        return rules.checked_events(events)
+    except rules.WebhookError as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
 
 
 def _apply_events(webhook: Webhook, all_events: bool, events: list[str] | None) -> None:
-    # As in Postal, subscribing to all events drops the explicit subscriptions.
-    if all_events:
-        webhook.events = []
-    elif events is not None:
-        webhook.events = [WebhookEvent(event=name) for name in events]
+    try:
+        rules.apply_events(webhook, all_events, events)
+    except rules.WebhookError as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
 
 
 @view_config(route_name="api.v2.server.webhooks", request_method="GET", renderer="json")
@@ -125,16 +120,10 @@ def create_webhook(request):
     url = _url(request, body)
     all_events = boolean(body, "all_events", default=False)
     events = _events(body)
-    if not all_events and not events:
-        raise ValidationFailed("Choose all_events or at least one event.", field="events")
     webhook = Webhook(
-        server_id=server.id,
-        name=name,
-        url=url,
-        enabled=boolean(body, "enabled", default=True),
-        all_events=all_events,
+        server_id=server.id, name=name, url=url, enabled=boolean(body, "enabled", default=True)
     )
-    _apply_events(webhook, all_events, events)
+    _apply_events(webhook, all_events, events or [])
     request.dbsession.add(webhook)
     request.dbsession.flush()
     request.response.status_int = 201
@@ -154,11 +143,8 @@ def update_webhook(request):
     if "url" in body:
         webhook.url = _url(request, body)
     webhook.enabled = boolean(body, "enabled", default=webhook.enabled)
-    webhook.all_events = boolean(body, "all_events", default=webhook.all_events)
-    events = _events(body)
-    if not webhook.all_events and not (events if events is not None else webhook.events):
-        raise ValidationFailed("Choose all_events or at least one event.", field="events")
-    _apply_events(webhook, webhook.all_events, events)
+    all_events = boolean(body, "all_events", default=webhook.all_events)
+    _apply_events(webhook, all_events, _events(body))
     request.dbsession.flush()
     return serialize(request, webhook)
 

@@ -1,0 +1,191 @@
+"""Several SMTP servers on one port: ``smtp_server.reuse_port`` (SO_REUSEPORT) and
+``smtp_server.processes`` (``postal smtp-server`` starting copies of itself)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from postal.config import configure
+from postal.models import Message
+from postal.settings import ConfigError
+from postal.smtp.processes import process_count
+from postal.smtp.server import SmtpProcess
+
+
+pytestmark = [
+    pytest.mark.functional,
+    pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT"),
+]
+
+MESSAGE = "From: sender@example.com\r\nTo: rcpt@dest.test\r\nSubject: hi\r\n\r\nBody\r\n"
+
+
+@pytest.fixture
+def sender(smtp_data):
+    server = smtp_data.server()
+    credential = smtp_data.credential(server)
+    smtp_data.domain("example.com", server=server)
+    return credential.key
+
+
+def send(port: int, key: str, count: int) -> None:
+    for _ in range(count):  # a connection each, so the kernel picks a listener each time
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.login("anything", key)
+            assert client.sendmail("sender@example.com", ["rcpt@dest.test"], MESSAGE) == {}
+
+
+def stored(dbsession) -> int:
+    dbsession.expire_all()
+    return dbsession.scalar(select(func.count()).select_from(Message))
+
+
+def test_reuse_port_lets_two_servers_share_a_port(smtp_settings, clean_tables, sender, dbsession):
+    settings = {**smtp_settings, "smtp_server.tls_enabled": False, "smtp_server.reuse_port": True}
+    first = SmtpProcess(configure(settings, role="smtp").registry, host="127.0.0.1", port=0)
+    first.start()
+    second = SmtpProcess(
+        configure(settings, role="smtp").registry, host="127.0.0.1", port=first.port
+    )
+    try:
+        second.start()
+        assert second.port == first.port
+        send(first.port, sender, 6)
+        second.stop()  # the first one still answers alone
+        send(first.port, sender, 2)
+    finally:
+        second.stop()
+        first.stop()
+    assert stored(dbsession) == 8
+
+
+def test_without_reuse_port_a_second_server_cannot_bind(smtp_settings, clean_tables):
+    settings = {**smtp_settings, "smtp_server.tls_enabled": False}
+    first = SmtpProcess(configure(settings, role="smtp").registry, host="127.0.0.1", port=0)
+    first.start()
+    try:
+        second = SmtpProcess(
+            configure(settings, role="smtp").registry, host="127.0.0.1", port=first.port
+        )
+        with pytest.raises(OSError):
+            second.start()
+    finally:
+        first.stop()
+
+
+def test_processes_must_be_positive(smtp_settings):
+    assert process_count({**smtp_settings, "smtp_server.processes": 3}) == 3
+    with pytest.raises(ConfigError, match="smtp_server.processes"):
+        process_count({**smtp_settings, "smtp_server.processes": 0})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def socket_count(pid: int) -> int:
+    fds = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def wait_until(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            return sock.recv(4).startswith(b"220")
+    except OSError:
+        return False
+
+
+def start_smtp_server(app_settings, tmp_path, processes: int) -> tuple[subprocess.Popen, int]:
+    """``postal smtp-server`` with ``smtp_server.processes``; (the process, its port)."""
+    ini = tmp_path / "postal.ini"
+    ini.write_text(
+        "[app:main]\nuse = egg:postal\n"
+        f"database.url = {app_settings['database.url']}\n"
+        f"postal.signing_key_path = {tmp_path / 'signing.key'}\n"
+        "postal.dkim_key_size = 1024\n"
+        "smtp_server.reverse_dns = false\n"
+        "smtp_server.default_bind_address = 127.0.0.1\n"
+        f"smtp_server.processes = {processes}\n"
+        "logging.enabled = false\n"
+    )
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HEALTH_SERVER_PORT": str(free_port())}
+    command = [sys.executable, "-m", "postal", "-c", str(ini), "smtp-server"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL), port
+
+
+def test_smtp_server_command_runs_processes_copies(app_settings, clean_tables, sender, dbsession,
+                                                   tmp_path):  # fmt: skip
+    parent, port = start_smtp_server(app_settings, tmp_path, 2)
+    try:
+        copy = wait_until(lambda: children(parent.pid) and accepting(port) and children(parent.pid))
+        assert len(copy) == 1
+        wait_until(lambda: socket_count(copy[0]) >= 1)
+        before = {pid: socket_count(pid) for pid in (parent.pid, copy[0])}
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+        for client in clients:
+            assert client.recv(512).startswith(b"220 ")
+        after = {pid: socket_count(pid) for pid in (parent.pid, copy[0])}
+        for client in clients:
+            client.close()
+        # Both processes hold some of the 24 sessions (all on one: a chance of 2 in 2**24).
+        assert all(after[pid] > before[pid] for pid in before), (before, after)
+        send(port, sender, 4)
+        assert stored(dbsession) == 4
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(30)
+    assert parent.returncode == 0
+    wait_until(lambda: not Path(f"/proc/{copy[0]}").exists() or _zombie(copy[0]))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_copy_stops_when_its_first_process_is_killed(app_settings, clean_tables, tmp_path):
+    parent, port = start_smtp_server(app_settings, tmp_path, 2)
+    try:
+        copy = wait_until(lambda: children(parent.pid) and accepting(port) and children(parent.pid))
+    finally:
+        parent.kill()
+        parent.wait(10)
+    wait_until(lambda: not Path(f"/proc/{copy[0]}").exists() or _zombie(copy[0]), timeout=20)
+    assert not accepting(port)

@@ -18,16 +18,7 @@ from .ssrf import UnsafeURLError, check_url
 
 
 # The events a user ticks one by one; the send-limit events reach only all-events webhooks.
-SELECTABLE_EVENTS = (
-    "MessageSent",
-    "MessageDelayed",
-    "MessageDeliveryFailed",
-    "MessageHeld",
-    "MessageBounced",
-    "MessageLinkClicked",
-    "MessageLoaded",
-    "DomainDNSError",
-)
+SELECTABLE_EVENTS = tuple(name for name in EVENT_NAMES if not name.startswith("SendLimit"))
 
 
 class WebhookError(ValueError):

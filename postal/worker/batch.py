@@ -58,6 +58,22 @@ class Outcome:
     endpoint_used: object | None = None
 
 
+def outcome_of(result) -> Outcome:
+    """The outcome of a delivery plugin's :class:`~postal.types.DeliveryResult`; a
+    ``SoftFail`` is retried (after the delay the remote asked for, if any)."""
+    outcome = Outcome(
+        result.status,
+        result.details,
+        result.output or "",
+        sent_with_ssl=result.sent_with_ssl,
+        log_id=result.log_id,
+        time=result.time,
+    )
+    if result.status == "SoftFail":
+        outcome.requeue, outcome.retry_in = True, result.retry_after
+    return outcome
+
+
 @dataclass
 class Job:
     queued: QueuedMessage

@@ -13,7 +13,7 @@ import logging
 
 from ..events import Event
 from ..payloads import message_hash
-from .batch import Batch, Job, Outcome
+from .batch import Batch, Job, Outcome, outcome_of
 from .incoming_loading import incoming_message
 from .inspection import Inspection, Inspector, stored_inspection
 from .outgoing import INTERNAL_ERROR, SUSPENDED, crlf
@@ -133,17 +133,8 @@ class IncomingPipeline:
         result = self.hooks.postal_deliver_to_endpoint(message=incoming, endpoint=job.endpoint)
         if result is None:
             return Outcome("HardFail", "Invalid endpoint for route.")
-        outcome = Outcome(
-            result.status,
-            result.details,
-            result.output or "",
-            sent_with_ssl=result.sent_with_ssl,
-            log_id=result.log_id,
-            time=result.time,
-        )
-        if result.status == "SoftFail":
-            outcome.requeue, outcome.retry_in = True, result.retry_after
-        elif result.status == "HardFail" and not result.suppress_bounce:
+        outcome = outcome_of(result)
+        if result.status == "HardFail" and not result.suppress_bounce:
             outcome.bounce_note = BOUNCE_SENT
         elif result.status == "Sent":
             outcome.endpoint_used = job.endpoint

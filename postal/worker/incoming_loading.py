@@ -12,18 +12,14 @@ import logging
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..models import AddressEndpoint, HTTPEndpoint, Message, Route, SMTPEndpoint
+from ..models import Message, Route
+from ..routing import ENDPOINT_TYPES, description
 from ..types import EndpointInfo, IncomingMessage
 from .batch import Batch, Job
 
 
 log = logging.getLogger(__name__)
 
-ENDPOINT_MODELS = {
-    "HTTPEndpoint": HTTPEndpoint,
-    "SMTPEndpoint": SMTPEndpoint,
-    "AddressEndpoint": AddressEndpoint,
-}
 ENDPOINT_OPTIONS = {
     "HTTPEndpoint": (
         "url", "encoding", "format", "strip_replies", "include_attachments", "timeout",
@@ -34,12 +30,7 @@ ENDPOINT_OPTIONS = {
 
 
 def route_description(route: Route | None) -> str | None:
-    """How Postal names a route on messages: ``name@domain``, or "Return Path"."""
-    if route is None:
-        return None
-    if route.name == "__returnpath__" or route.domain is None:
-        return "Return Path"
-    return f"{route.name}@{route.domain.name}"
+    return description(route) if route is not None else None
 
 
 def endpoint_info(kind: str, row) -> EndpointInfo:
@@ -61,11 +52,11 @@ def load_incoming(db, batch: Batch, hooks) -> None:
     for job in jobs:
         job.route = routes.get(job.message.route_id)
         kind, number = _endpoint_of(job)
-        if kind in ENDPOINT_MODELS and number is not None:
+        if kind in ENDPOINT_TYPES and number is not None:
             wanted.setdefault(kind, set()).add(number)
     endpoints = {}
     for kind, ids in wanted.items():
-        model = ENDPOINT_MODELS[kind]
+        model = ENDPOINT_TYPES[kind]
         for row in db.scalars(select(model).where(model.id.in_(ids))):
             endpoints[(kind, row.id)] = endpoint_info(kind, row)
     for job in jobs:

@@ -19,7 +19,7 @@ from ..messages import recipient_domain
 from ..models import utcnow
 from ..payloads import server_hash
 from ..types import OutgoingMessage
-from .batch import Batch, Job, Outcome
+from .batch import Batch, Job, Outcome, outcome_of
 from .incoming_loading import incoming_message
 from .inspection import Inspector
 
@@ -214,17 +214,8 @@ class OutgoingPipeline:
         result = self.hooks.postal_deliver_outgoing(message=outgoing, domain=domain)
         if result is None:
             return Outcome("SoftFail", "No delivery plugin accepted the message.", requeue=True)
-        outcome = Outcome(
-            result.status,
-            result.details,
-            result.output or "",
-            sent_with_ssl=result.sent_with_ssl,
-            log_id=result.log_id,
-            time=result.time,
-        )
-        if result.status == "SoftFail":
-            outcome.requeue, outcome.retry_in = True, result.retry_after
-        elif result.status == "HardFail":
+        outcome = outcome_of(result)
+        if result.status == "HardFail":
             # A recipient the remote says does not exist is suppressed at once; other
             # permanent failures (content, policy) only when they repeat (Postal's rule).
             first = outgoing.notes.get("recipient_rejected", False)

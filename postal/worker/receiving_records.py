@@ -15,7 +15,7 @@ from ..bounce_messages import build_bounce, eligible
 from ..messages import store_message
 from ..models import Delivery, Message, SpamCheck
 from .incoming import bounced_event
-from .incoming_loading import ENDPOINT_MODELS, route_description
+from .incoming_loading import ENDPOINT_TYPES, route_description
 
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def record_receiving(request, batch, settings, now, suppress) -> None:
             _send_bounce(db, job, settings)
         if outcome.endpoint_used is not None:
             endpoint = outcome.endpoint_used
-            model = ENDPOINT_MODELS.get(endpoint.type)
+            model = ENDPOINT_TYPES.get(endpoint.type)
             if model is not None:
                 db.execute(update(model).where(model.id == endpoint.id).values(last_used_at=now))
 

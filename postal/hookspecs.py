@@ -245,8 +245,9 @@ def postal_deliver_to_endpoint(
 ) -> DeliveryResult | None:
     """Deliver a routed incoming message to its endpoint.
 
-    The built-in ``endpoints`` plugins (``trylast``) post to HTTP endpoints as Postal does,
-    relay to SMTP endpoints and forward to address endpoints; a plugin may handle its own
+    The built-in ``http_endpoint``, ``smtp_endpoint`` and ``address_endpoint`` plugins
+    (``trylast``) post to HTTP endpoints as Postal does, relay to SMTP endpoints and forward
+    to address endpoints; a plugin may handle its own
     endpoint types or take over one of these with ``tryfirst``.  ``SoftFail`` is retried on
     the schedule, ``HardFail`` sends a bounce to the sender unless the result sets
     ``suppress_bounce``.  The first non-None result wins.

@@ -9,7 +9,8 @@ CONFIG ?= development.ini
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite lint format bench bench-smtp bench-dkim bench-send clean
+.PHONY: help install run test test-sqlite lint format bench bench-smtp bench-dkim bench-send clean \
+	chaos scale-out soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +53,26 @@ bench-dkim: install ## DKIM signing rate vs stock dkimpy and raw OpenSSL RSA-204
 
 bench-send: install ## API send -> worker -> DKIM-2048 -> smtp-sink, vs Postfix end to end
 	$(BIN)/python -m bench.send_e2e $(BENCH_ARGS)
+
+# Reliability runs (docs/operations.md): each starts PostgreSQL and MariaDB if needed.
+DATABASES ?= sqlite postgresql mariadb
+SOAK_SECONDS ?= 600
+SOAK_DATABASE ?= postgresql
+# Short names (whole words) become URLs; full SQLAlchemy URLs pass through unchanged.
+DATABASE_URLS = $(patsubst postgresql,postgresql+psycopg://postgres@127.0.0.1:5432/postgres,$\
+	$(patsubst mariadb,mysql+pymysql://root@127.0.0.1:3306/mysql?charset=utf8mb4,$(1)))
+
+chaos: install ## SIGKILL workers and SMTP servers under load; lost must be 0 (DATABASES=...)
+	scripts/test-services >/dev/null
+	$(BIN)/python -m bench.chaos --databases "$(call DATABASE_URLS,$(DATABASES))" $(CHAOS_ARGS)
+
+scale-out: install ## 1, 2, 4 workers + 2 SMTP servers on one database: throughput, no duplicates
+	scripts/test-services >/dev/null
+	$(BIN)/python -m bench.scale_out --databases "$(call DATABASE_URLS,$(DATABASES))" $(SCALE_ARGS)
+
+soak: install ## Steady load for SOAK_SECONDS (600): flat RSS, bounded latency (SOAK_DATABASE)
+	scripts/test-services >/dev/null
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --database-url "$(call DATABASE_URLS,$(SOAK_DATABASE))" $(SOAK_ARGS)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache

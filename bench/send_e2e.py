@@ -22,27 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-FROM, DOMAIN = "alice@example.com", "example.com"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port}")
+from .processes import FROM, POSTAL, free_port, initialize, wait_port, write_ini
 
 
 def ensure_postfix_tools() -> None:
@@ -175,54 +155,12 @@ def payload(to: str) -> dict:
 # --- Postal ------------------------------------------------------------------------------
 
 
-def write_ini(directory: Path, sink_port: int, database_url: str, web_threads: int) -> Path:
-    ini = directory / "bench.ini"
-    ini.write_text(
-        "\n".join(
-            [
-                "[app:main]",
-                "use = egg:postal",
-                f"database.url = {database_url}",
-                "postal.signing_key_path = signing.key",
-                "postal.dkim_key_size = 2048",
-                f"postal.smtp_relays = smtp://127.0.0.1:{sink_port}?ssl_mode=None",
-                "dns.return_path_domain = rp.bench.test",
-                f"web_server.max_threads = {web_threads}",
-                "worker.threads = 2",
-                "worker.poll_interval = 0.05",
-                "postal.plugins.disabled = webhooks",
-                "logging.enabled = false",
-                "",
-            ]
-        )
-    )
-    return ini
-
-
-def setup_server(ini: Path) -> str:
-    """An organisation, a server, a verified domain and an API key; returns the key."""
-    from postal.bootstrap import build_registry
-    from postal.domains import new_domain
-    from postal.models import Credential, Organization, Server
-    from postal.unit_of_work import unit_of_work
-
-    registry = build_registry(str(ini), "cli")
-    with unit_of_work(registry) as request:
-        organization = Organization(name="Bench", permalink="bench")
-        server = Server(organization=organization, name="Bench", permalink="bench")
-        domain = new_domain(registry.settings, DOMAIN, verified=True)
-        domain.server = server
-        credential = Credential(server=server, type="API", name="bench", key="benchkey" * 3)
-        request.dbsession.add_all([organization, server, domain, credential])
-    return "benchkey" * 3
-
-
 def run_postal(directory: Path, sink: Sink, total: int, connections: int, database_url: str,
                web_threads: int) -> dict:  # fmt: skip
-    ini = write_ini(directory, sink.port, database_url, web_threads)
-    postal = str(BIN / "postal")
-    subprocess.run([postal, "-c", str(ini), "initialize"], check=True, stdout=subprocess.DEVNULL)
-    key = setup_server(ini)
+    ini = write_ini(directory, database_url, sink.port,
+                    **{"web_server.max_threads": web_threads})  # fmt: skip
+    postal = POSTAL
+    key = initialize(ini)
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HEALTH_SERVER_PORT": str(free_port())}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}

@@ -20,7 +20,7 @@ from ...models import IPAddress, IPPool, IPPoolRule, Organization, Server
 from .access import check_organization, load_organization, load_server, require_admin
 from .errors import Conflict, NotFound, ValidationFailed
 from .listing import paginate
-from .params import json_body
+from .params import json_body, string
 from .serializers import timestamp
 
 
@@ -179,7 +179,8 @@ def set_pool_of_server(request):
     body = json_body(request, {"ip_pool"})
     if "ip_pool" not in body:
         raise ValidationFailed("ip_pool is required (a uuid, or null).", field="ip_pool")
-    _apply(lambda: set_server_pool(request.dbsession, server, body["ip_pool"]))
+    pool_uuid = string(body, "ip_pool")
+    _apply(lambda: set_server_pool(request.dbsession, server, pool_uuid))
     request.dbsession.flush()
     return {"ip_pool": pool_ref(server.ip_pool)}
 
@@ -224,7 +225,7 @@ def create_rule(request):
             request.dbsession,
             rule,
             organization,
-            pool_uuid=body.get("ip_pool"),
+            pool_uuid=string(body, "ip_pool"),
             from_text=body.get("from_text"),
             to_text=body.get("to_text"),
         )
@@ -266,7 +267,7 @@ def update_rule(request):
             request.dbsession,
             rule,
             organization,
-            pool_uuid=body.get("ip_pool", pool.uuid if pool else None),
+            pool_uuid=string(body, "ip_pool", default=pool.uuid if pool else None),
             from_text=body.get("from_text", rule.from_text),
             to_text=body.get("to_text", rule.to_text),
         )

@@ -27,7 +27,21 @@ def json_body(request, allowed: set[str]) -> dict[str, Any]:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    for name, value in body.items():
+        # PostgreSQL cannot store NUL in text, and no name, address or URL has one.
+        if _contains_nul(value):
+            raise ValidationFailed(f"{name} must not contain NUL characters.", field=name)
     return body
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
 
 
 def _refuse_constant(name: str):

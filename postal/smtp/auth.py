@@ -113,6 +113,13 @@ class FailureLimiter:
             self._expire(failures, now)
             failures.append(now)
 
+    def forgive(self, address: str) -> None:
+        """Take back the latest failure of ``address``."""
+        with self._lock:
+            failures = self._failures.get(address)
+            if failures:
+                failures.pop()
+
     def _expire(self, failures: deque[float], now: float) -> None:
         while failures and failures[0] <= now - self.window:
             failures.popleft()

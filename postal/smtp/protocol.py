@@ -110,9 +110,22 @@ class PostalSMTP(SMTP):
                 return
             await self.push(f"220 {self.options.hostname} ESMTP Postal/{self.postal.id}")
             await self._command_loop()
+            if self.transport is not None:
+                # End of the client's stream with every command answered: nothing more to say.
+                self.transport.close()
         finally:
             self.handler.active -= 1
             metrics.ACTIVE_CONNECTIONS.dec()
+
+    def eof_received(self) -> bool:
+        """The client closed its sending side; it may still be reading.  aiosmtpd cancels
+        the session here, losing the replies it is owed — the ``250`` of a message already
+        stored among them, so the client would send it again.  Instead the commands already
+        received are finished (a half-sent message is dropped) and the command loop, reaching
+        the end of the stream, closes the connection."""
+        self._reader.feed_eof()
+        # A TLS transport cannot stay half-open.
+        return self.session is None or self.session.ssl is None
 
     async def _read_proxy_header(self) -> bool:
         metrics.COMMANDS.labels(command="PROXY").inc()
@@ -256,12 +269,19 @@ class PostalSMTP(SMTP):
         identity = await self.handler.authenticate(
             self.postal, mechanism, username, password, challenge
         )
+        limiter = self.options.limiter
         if identity is None:
-            if self.options.limiter is not None:
-                self.options.limiter.record(self.postal.client_ip)
+            if limiter is not None:
+                limiter.record(self.postal.client_ip)
+            if mechanism == "CRAM-MD5":
+                self.postal.notes["cram_md5_failed"] = True
             metrics.client_error("invalid-credentials")
             await self.push(str(failure))
             return
+        if limiter is not None and self.postal.notes.pop("cram_md5_failed", False):
+            # smtplib (and Django with it) tries CRAM-MD5 first with any user name and falls
+            # back to PLAIN or LOGIN: that one failed try is not an attack.
+            limiter.forgive(self.postal.client_ip)
         self.postal.identity = identity
         await self.push(str(auth.granted(identity.permalink)))
 

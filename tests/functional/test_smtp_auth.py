@@ -83,6 +83,17 @@ def test_failed_attempts_are_limited_per_client(smtp_server_factory, line_client
     )
 
 
+def test_smtplib_login_fallback_is_not_counted_as_an_attack(smtp_server_factory, credential):
+    """smtplib's login() tries CRAM-MD5 first (with a user name that is not org/server) and
+    falls back to PLAIN; many such logins must not lock the client out."""
+    process = smtp_server_factory(smtp_server__auth_failure_limit=3)
+    _server, key = credential
+    for _ in range(5):
+        with smtplib.SMTP("127.0.0.1", process.port, timeout=10) as client:
+            code, _text = client.login("app", key.key)
+            assert code == 235
+
+
 def test_auth_can_require_tls(smtp_server_factory, credential):
     process = smtp_server_factory(smtp_server__require_tls_for_auth=True)
     _server, key = credential

@@ -29,7 +29,7 @@ from ... import __version__
 # The areas documented, in the order their tags are listed.
 AREAS = (
     "users", "organizations", "servers", "domains", "credentials", "webhooks", "messages",
-    "suppressions", "track_domains", "routes", "endpoints", "ip_pools",
+    "suppressions", "track_domains", "routes", "endpoints", "ip_pools", "stats",
 )  # fmt: skip
 
 JSON = "application/json"

@@ -31,6 +31,7 @@ def includeme(config) -> None:
     add("api.v2.message.retry", "/messages/{message}/retry")
     add("api.v2.message.release", "/messages/{message}/release")
     add("api.v2.message.cancel", "/messages/{message}/cancel")
+    add("api.v2.server.stats", "/servers/{server}/stats")
     add("api.v2.server.suppressions", "/servers/{server}/suppressions")
     add("api.v2.server.suppression", "/servers/{server}/suppressions/{suppression}")
     add("api.v2.server.track_domains", "/servers/{server}/track-domains")

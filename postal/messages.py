@@ -2,8 +2,9 @@
 
 :func:`store_many` is the one way messages are written.  SMTP accept and API v1 call it
 from their group-commit writers with many messages at once (three multi-row INSERTs per
-group, whatever its size); :func:`store_message` stores one message inside a caller's unit of
-work and hands back ORM rows.  Either way a ``250`` or an API id is only given after the
+group, whatever its size; on PostgreSQL the same three statements for every size);
+:func:`store_message` stores one message inside a caller's unit of work and hands back ORM
+rows.  Either way a ``250`` or an API id is only given after the
 rows are committed.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from zope.sqlalchemy import mark_changed
 
+from .bulk_insert import unnest_insert
 from .headers import header_block, header_values
 from .ip_pools import from_addresses, load_choosers
 from .models import Message, QueuedMessage, RawMessage, Server, utcnow
@@ -163,11 +165,13 @@ def store_many(
                     "ip_address_id": choose_ip(owner, row) if choose_ip else None,
                 }
             )
-    if queued:
+    if queued and _dialect_name(db) == "postgresql":
+        unnest_insert(db, QueuedMessage.__table__, queued, returning=False)
+    elif queued:
         # An ORM-level INSERT: through a Session it tells zope.sqlalchemy there is work to
         # commit (plain table INSERTs do not, and the unit of work would roll them back).
         db.execute(insert(QueuedMessage), queued)
-    elif isinstance(db, Session):
+    if isinstance(db, Session):
         mark_changed(db)
     results: list[list[ReceivedMessage]] = [[] for _ in requests]
     for row, owner in zip(rows, owners, strict=True):
@@ -232,13 +236,21 @@ def _insert_ids(db, model, rows: list[dict]) -> list[int]:
     lock; PostgreSQL's sequence and InnoDB's auto-increment hand out increasing values per
     row even when other sessions interleave), and SQLAlchemy sends its batches in order, so
     sorting the returned ids restores the rows' order.  Asking SQLAlchemy to keep the order
-    instead makes it insert one row per statement on SQLite.
+    instead makes it insert one row per statement on SQLite.  On PostgreSQL the rows go as
+    arrays (:mod:`postal.bulk_insert`), numbered in array order the same way.
     """
     table = model.__table__
-    ids = sorted(db.execute(insert(table).returning(table.c.id), rows).scalars())
+    if _dialect_name(db) == "postgresql":
+        ids = sorted(unnest_insert(db, table, rows, returning=True))
+    else:
+        ids = sorted(db.execute(insert(table).returning(table.c.id), rows).scalars())
     if len(ids) != len(rows):
         raise RuntimeError(f"inserted {len(rows)} rows into {table.name}, got {len(ids)} ids")
     return ids
+
+
+def _dialect_name(db) -> str:
+    return (db.get_bind() if isinstance(db, Session) else db).dialect.name
 
 
 def store_message(

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..messages import StoreRequest, store_many
+from ..warm_connection import IDLE_SECONDS, WarmConnection
 from . import metrics
 
 
@@ -57,6 +58,7 @@ class GroupCommitWriter:
     def __init__(self, registry, max_batch: int = MAX_BATCH):
         self.registry = registry
         self._engine = registry["dbengine"]
+        self._connection = WarmConnection(self._engine)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -82,8 +84,13 @@ class GroupCommitWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                self._connection.release()
+                continue
             if first is _STOP:
+                self._connection.release()
                 return
             batch = [first]
             stop = False
@@ -98,12 +105,12 @@ class GroupCommitWriter:
                 batch.append(item)
             self._commit(batch)
             if stop:
+                self._connection.release()
                 return
 
     def _commit(self, batch: list[PendingAccept]) -> None:
         try:
-            with self._engine.begin() as connection:
-                results = self._store(connection, batch)
+            results = self._connection.run(lambda connection: self._store(connection, batch))
         except Exception as exc:
             if len(batch) > 1:
                 log.warning("group commit of %d messages failed (%s); retrying one by one",

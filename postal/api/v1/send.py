@@ -94,8 +94,22 @@ def reverse_name(ip: str) -> str:
         return ip
 
 
-def received_header(request, server) -> str:
-    now = email.utils.format_datetime(utcnow())
+_date_cache: tuple[int, str] = (0, "")
+
+
+def rfc2822_now() -> str:
+    """``Wed, 02 Dec 2026 06:15:20 +0000``: formatting a date costs more than the rest of
+    the headers, and it only changes once a second."""
+    global _date_cache
+    now = utcnow()
+    second = int(now.timestamp())
+    cached = _date_cache
+    if cached[0] != second:
+        cached = _date_cache = (second, email.utils.format_datetime(now.replace(microsecond=0)))
+    return cached[1]
+
+
+def received_header(request, server, now: str) -> str:
     hostname = request.registry.settings["postal.web_hostname"]
     if server.privacy_mode:
         return f"by {hostname} with HTTP; {now}"
@@ -139,11 +153,12 @@ def send_message(request, credential, params):
         ],
     )
     message_id = f"{uuid.uuid4()}@{request.registry.settings['dns.return_path_domain']}"
+    now = rfc2822_now()
     raw = compose(
         composition,
-        received=received_header(request, server),
+        received=received_header(request, server, now),
         message_id=message_id,
-        date=email.utils.format_datetime(utcnow()),
+        date=now,
     )
     tag = text(params.get("tag"))
     messages = store_outgoing(

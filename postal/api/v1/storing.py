@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ...messages import StoreRequest, store_many
+from ...warm_connection import IDLE_SECONDS, WarmConnection
 
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._connection = WarmConnection(registry["dbengine"])
 
     def store(self, pending: Pending) -> list[Stored]:
         """Block until ``pending`` is committed; raises what storing it raised."""
@@ -101,7 +103,11 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=IDLE_SECONDS)]
+            except queue.Empty:
+                self._connection.release()
+                continue
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -127,9 +133,10 @@ class GroupCommitter:
     def _write(self, batch: list[Pending]) -> None:
         # A plain engine transaction rather than a unit of work: this thread only inserts
         # rows (no events, no plugins), and a unit of work's set-up costs as much as the
-        # inserts of a small batch.
-        with self.registry["dbengine"].begin() as connection:
-            store_batch(connection, batch, ip_pools=self.registry.settings["postal.use_ip_pools"])
+        # inserts of a small batch.  The connection stays checked out while commits follow
+        # each other (:mod:`postal.warm_connection`).
+        ip_pools = self.registry.settings["postal.use_ip_pools"]
+        self._connection.run(lambda connection: store_batch(connection, batch, ip_pools=ip_pools))
 
 
 def committer(registry) -> GroupCommitter:

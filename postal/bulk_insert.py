@@ -1,18 +1,56 @@
-"""Multi-row INSERTs whose SQL text does not depend on the number of rows, on PostgreSQL.
+"""Multi-row INSERTs for the message store, cheap in Python on every engine.
 
-A multi-row ``INSERT … VALUES (…), (…)`` is a new statement for every batch size: psycopg
-re-parses its long text each time (it only caches short queries) and the server plans it
-afresh.  ``INSERT … SELECT * FROM unnest(%(a)s::type[], …)`` sends one array per column
-instead, so a group commit of 1 or 200 messages is the same statement: parsed once by
-psycopg, prepared once by the server.  Rows are numbered in array order, as with VALUES.
+The store (:mod:`postal.messages`) writes a few multi-row INSERTs per group commit, hundreds
+of times a second, so what each costs in Python matters as much as what the database does.
+
+On PostgreSQL a multi-row ``INSERT … VALUES (…), (…)`` is a new statement for every batch
+size: psycopg re-parses its long text each time (it only caches short queries) and the
+server plans it afresh.  ``INSERT … SELECT * FROM unnest(%(a)s::type[], …)`` sends one array
+per column instead, so a group commit of 1 or 200 messages is the same statement: parsed
+once by psycopg, prepared once by the server.  Rows are numbered in array order, as with
+VALUES.
+
+On SQLite and MariaDB the rows go as ``INSERT … VALUES (…), (…)`` written here once per
+shape (table, columns, row count) and handed to the driver with
+``Connection.exec_driver_sql``, inside the caller's transaction, with SQLAlchemy's error
+handling but without its per-statement compile, cache-key and parameter work (which cost
+more than the database's part of a small insert).  Column defaults and bind conversions are
+SQLAlchemy's own, looked up once per shape.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+
+# One VALUES statement carries at most this many bytes of parameters (MariaDB refuses a
+# packet over ``max_allowed_packet``, 16 MiB by default) and this many rows (SQLite allows
+# 32,766 bound variables).
+MAX_STATEMENT_BYTES = 4 * 1024 * 1024
+MAX_STATEMENT_ROWS = 500
+
+
+def insert_rows(db, table, rows: list[dict], *, returning: bool) -> list[int] | None:
+    """INSERT ``rows`` (each naming the same columns) through ``db``, a Connection or a
+    Session (its transaction's connection); with ``returning``, the new ids in the order
+    of ``rows``."""
+    if not rows:
+        return [] if returning else None
+    connection = db.connection() if isinstance(db, Session) else db
+    if connection.dialect.name == "postgresql":
+        ids = unnest_insert(connection, table, rows, returning=returning)
+    else:
+        ids = values_insert(connection, table, rows, returning=returning)
+    if not returning:
+        return None
+    if len(ids) != len(rows):
+        raise RuntimeError(f"inserted {len(rows)} rows into {table.name}, got {len(ids)} ids")
+    return sorted(ids)
 
 
 @functools.lru_cache(maxsize=64)
@@ -24,9 +62,96 @@ def _statement(table, names: tuple[str, ...], returning: bool):
 
 
 def unnest_insert(connection, table, rows: list[dict], *, returning: bool):
-    """INSERT ``rows`` (each naming the same columns) in one statement; with ``returning``,
-    the new ids (unordered)."""
+    """PostgreSQL: INSERT ``rows`` in one statement; with ``returning``, the new ids
+    (unordered)."""
     names = tuple(rows[0])
     columns = {name: [row[name] for row in rows] for name in names}
     result = connection.execute(_statement(table, names, returning), columns)
     return result.scalars().all() if returning else None
+
+
+class _Shape:
+    """What inserting rows with these column names into ``table`` needs, per dialect: the
+    columns filled from their Python defaults, each column's bind conversion, and the
+    quoted head of the statement."""
+
+    def __init__(self, table, names: tuple[str, ...], dialect):
+        given = set(names)
+        self.defaults = []
+        for column in table.columns:
+            default = column.default
+            if column.name in given or default is None or column.primary_key:
+                continue
+            if default.is_sequence or default.is_clause_element:
+                continue  # the database fills these
+            arg = default.arg
+            if isinstance(arg, enum.Enum):
+                arg = arg.value  # drivers take plain values
+            self.defaults.append((column.name, default.is_callable, arg))
+        self.names = names + tuple(name for name, _c, _a in self.defaults)
+        self.processors = [
+            table.c[name].type._cached_bind_processor(dialect) for name in self.names
+        ]
+        quote = dialect.identifier_preparer.quote
+        marker = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+        self.head = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in self.names)}) VALUES "
+        )
+        self.group = "(" + ", ".join([marker] * len(self.names)) + ")"
+        self.returning = f" RETURNING {quote(table.c.id.name)}" if "id" in table.c else ""
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - shapes live as long as the process
+    def sql(self, count: int, returning: bool) -> str:
+        text = self.head + ", ".join([self.group] * count)
+        return text + self.returning if returning else text
+
+    def parameters(self, rows: list[dict]) -> tuple[list, list[int]]:
+        """Every row's values, converted, in one flat list; and each row's size in bytes
+        (roughly: the long values' lengths)."""
+        flat, sizes = [], []
+        names, processors, defaults = self.names, self.processors, self.defaults
+        count = len(names) - len(defaults)
+        for row in rows:
+            values = [row[name] for name in names[:count]]
+            for _name, is_callable, arg in defaults:
+                values.append(arg(None) if is_callable else arg)
+            size = 0
+            for index, value in enumerate(values):
+                processor = processors[index]
+                if processor is not None and value is not None:
+                    value = processor(value)
+                if isinstance(value, bytes | str):
+                    size += len(value)
+                flat.append(value)
+            sizes.append(size)
+        return flat, sizes
+
+
+@functools.lru_cache(maxsize=128)
+def _shape(table, names: tuple[str, ...], dialect) -> _Shape:
+    return _Shape(table, names, dialect)
+
+
+def values_insert(connection, table, rows: list[dict], *, returning: bool):
+    """SQLite and MariaDB: INSERT ``rows`` in as few ``VALUES`` statements as their size
+    allows; with ``returning``, the new ids (unordered)."""
+    shape = _shape(table, tuple(rows[0]), connection.dialect)
+    flat, sizes = shape.parameters(rows)
+    width = len(shape.names)
+    ids: list[int] = []
+    start = 0
+    while start < len(rows):
+        end, size = start, 0
+        while end < len(rows) and end - start < MAX_STATEMENT_ROWS:
+            if end > start and size + sizes[end] > MAX_STATEMENT_BYTES:
+                break
+            size += sizes[end]
+            end += 1
+        result = connection.exec_driver_sql(
+            shape.sql(end - start, returning), tuple(flat[start * width : end * width])
+        )
+        if returning:
+            ids.extend(row[0] for row in result)
+        start = end
+    return ids if returning else None

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from zope.sqlalchemy import mark_changed
 
-from .bulk_insert import unnest_insert
+from .bulk_insert import insert_rows
 from .headers import header_block, header_values
 from .ip_pools import from_addresses, load_choosers
 from .models import Message, QueuedMessage, RawMessage, Server, utcnow
@@ -165,13 +165,10 @@ def store_many(
                     "ip_address_id": choose_ip(owner, row) if choose_ip else None,
                 }
             )
-    if queued and _dialect_name(db) == "postgresql":
-        unnest_insert(db, QueuedMessage.__table__, queued, returning=False)
-    elif queued:
-        # An ORM-level INSERT: through a Session it tells zope.sqlalchemy there is work to
-        # commit (plain table INSERTs do not, and the unit of work would roll them back).
-        db.execute(insert(QueuedMessage), queued)
+    insert_rows(db, QueuedMessage.__table__, queued, returning=False)
     if isinstance(db, Session):
+        # Statements sent through the session's connection do not tell zope.sqlalchemy
+        # there is work to commit; without this the unit of work would roll them back.
         mark_changed(db)
     results: list[list[ReceivedMessage]] = [[] for _ in requests]
     for row, owner in zip(rows, owners, strict=True):
@@ -230,27 +227,8 @@ def _unique_raws(requests, unique) -> list[tuple[int, bytes]]:
 
 
 def _insert_ids(db, model, rows: list[dict]) -> list[int]:
-    """Multi-row INSERT … RETURNING id; ids in the order of ``rows``.
-
-    Within one statement every engine numbers rows in VALUES order (SQLite holds the write
-    lock; PostgreSQL's sequence and InnoDB's auto-increment hand out increasing values per
-    row even when other sessions interleave), and SQLAlchemy sends its batches in order, so
-    sorting the returned ids restores the rows' order.  Asking SQLAlchemy to keep the order
-    instead makes it insert one row per statement on SQLite.  On PostgreSQL the rows go as
-    arrays (:mod:`postal.bulk_insert`), numbered in array order the same way.
-    """
-    table = model.__table__
-    if _dialect_name(db) == "postgresql":
-        ids = sorted(unnest_insert(db, table, rows, returning=True))
-    else:
-        ids = sorted(db.execute(insert(table).returning(table.c.id), rows).scalars())
-    if len(ids) != len(rows):
-        raise RuntimeError(f"inserted {len(rows)} rows into {table.name}, got {len(ids)} ids")
-    return ids
-
-
-def _dialect_name(db) -> str:
-    return (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    """Multi-row INSERT; ids in the order of ``rows`` (:func:`postal.bulk_insert.insert_rows`)."""
+    return insert_rows(db, model.__table__, rows, returning=True)
 
 
 def store_message(

@@ -67,3 +67,32 @@ def test_message_token_format():
     tokens = {message_token() for _ in range(200)}
     assert len(tokens) == 200
     assert all(len(t) == 16 and t.isalnum() and t.isascii() for t in tokens)
+
+
+def test_big_groups_are_split_into_several_statements_in_order(smtp_data, dbsession, monkeypatch):
+    from postal import bulk_insert
+
+    # Every message is its own statement by size, and at most two rows go in one anyway.
+    monkeypatch.setattr(bulk_insert, "MAX_STATEMENT_BYTES", 10)
+    monkeypatch.setattr(bulk_insert, "MAX_STATEMENT_ROWS", 2)
+    server = smtp_data.server()
+    requests = [
+        StoreRequest(
+            server.id,
+            "outgoing",
+            "a@b.test",
+            (f"r{i}@x.test", f"s{i}@x.test"),
+            f"Subject: number {i}\r\n\r\nbody {i}\r\n".encode(),
+        )  # fmt: skip
+        for i in range(5)
+    ]
+    results = store_many(dbsession, requests)
+    dbsession.commit()
+    for i, stored in enumerate(results):
+        rows = [dbsession.get(Message, m.id) for m in stored]
+        assert [m.rcpt_to for m in rows] == [f"r{i}@x.test", f"s{i}@x.test"]
+        assert {m.subject for m in rows} == {f"number {i}"}
+        assert dbsession.get(RawMessage, rows[0].raw_message_id).data == requests[i].raw
+        assert {(m.status, m.held, m.spam_score) for m in rows} == {("Pending", False, 0.0)}
+    queued = dbsession.scalars(select(QueuedMessage)).all()
+    assert len(queued) == 10 and {q.attempts for q in queued} == {0}

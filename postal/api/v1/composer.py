@@ -12,8 +12,9 @@ import email.header
 import email.utils
 import quopri
 import re
-import secrets
 from dataclasses import dataclass, field
+
+from ...tokens import random_hex
 
 
 CRLF = "\r\n"
@@ -108,7 +109,7 @@ def _attachment_part(attachment: Attachment) -> str:
 
 
 def _multipart(parts: list[str]) -> tuple[str, str]:
-    boundary = f"--==_mimepart_{secrets.token_hex(12)}"
+    boundary = f"--==_mimepart_{random_hex(12)}"
     body = "".join(f"--{boundary}{CRLF}{part}{CRLF}" for part in parts)
     return boundary, f"{body}--{boundary}--{CRLF}"
 

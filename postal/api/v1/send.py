@@ -8,12 +8,12 @@ import email.utils
 import functools
 import re
 import socket
-import uuid
 from typing import Any
 
 from pyramid.view import view_config
 
 from ...models import utcnow
+from ...tokens import random_uuid
 from .authorisation import cached_domain_id, domain_for_headers, strip_name
 from .composer import Attachment, Composition, compose, decode_base64
 from .envelope import METHODS, ParameterError, V1Error, api_v1, blank, truthy
@@ -152,7 +152,7 @@ def send_message(request, credential, params):
             for a in attachments
         ],
     )
-    message_id = f"{uuid.uuid4()}@{request.registry.settings['dns.return_path_domain']}"
+    message_id = f"{random_uuid()}@{request.registry.settings['dns.return_path_domain']}"
     now = rfc2822_now()
     raw = compose(
         composition,

@@ -28,6 +28,8 @@ from .rewrite import URL
 log = logging.getLogger(__name__)
 
 HEADER = "X-Postal-Track-Host"
+# The WSGI name of HEADER: read from the environ directly, as every request passes here.
+ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 IMAGE_PATH = re.compile(r"^/img/([A-Za-z]+)/([A-Za-z0-9]+)$")
 LINK_PATH = re.compile(r"^/([A-Za-z]+)/([A-Za-z0-9]+)$")
 NO_CACHE = {
@@ -136,7 +138,7 @@ def tracking_tween_factory(handler, registry):
     networks = trusted_networks(registry.settings.get("postal.trusted_proxies", []))
 
     def tracking_tween(request):
-        if request.headers.get(HEADER, "").strip() != "1":
+        if request.environ.get(ENVIRON_KEY, "").strip() != "1":
             return handler(request)
         try:
             with request.tm:

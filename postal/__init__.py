@@ -19,6 +19,7 @@ hookimpl = pluggy.HookimplMarker("postal")
 def main(global_config, **settings):
     """The WSGI application (``paste.app_factory``)."""
     from .config import configure
+    from .web.wsgi import make_wsgi_app
 
     settings.setdefault("here", global_config.get("here"))
-    return configure(settings, role="web").make_wsgi_app()
+    return make_wsgi_app(configure(settings, role="web"))

@@ -36,6 +36,8 @@ class WebProcess:
     def __init__(self, config_file: str):
         from waitress import create_server
 
+        from .web.wsgi import make_wsgi_app
+
         config = build_configurator(config_file, "web")
         settings = config.registry.settings
         try:
@@ -45,7 +47,7 @@ class WebProcess:
             from .bootstrap import fail
 
             fail(f"configuration error: {exc}")
-        app = config.make_wsgi_app()
+        app = make_wsgi_app(config)
         self._server = create_server(
             app,
             host=self.host,

@@ -19,6 +19,7 @@ from postal.config import configure
 from postal.migrations import upgrade
 from postal.models import Base
 from postal.settings import load_settings
+from postal.web.wsgi import make_wsgi_app
 
 
 # Every module in tests/fixtures/ is a fixture plugin; add a module there, not a line here.
@@ -125,7 +126,7 @@ def web_config(app_settings, clean_tables):
 
 @pytest.fixture
 def testapp(web_config):
-    return webtest.TestApp(web_config.make_wsgi_app())
+    return webtest.TestApp(make_wsgi_app(web_config))
 
 
 @pytest.fixture

@@ -27,6 +27,13 @@ SIGNED_HEADERS = frozenset(
 
 _WSP_RUN = re.compile(rb"[\t ]+")
 _LINE_END = re.compile(rb"\r?\n")
+# An LF without its CR: the literal first lets the regex engine skip to each LF.
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")
+# An LF that is bare or ends a line with WSP before its CR (also matches an LF at offset 1).
+_LINE_END_WORK = re.compile(rb"\n(?<![^\t ]\r\n)")
+_DOUBLE_SPACE = re.compile(b"  ")  # faster than ``in`` on text with many single spaces
+# One unfolded header line; name as rfc822_parse's ``[\x21-\x7e]+?:`` (up to the first colon).
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):([^\r\n]*)\r\n", re.MULTILINE)
 _NAME_CHARS = bytes(range(0x21, 0x7F))
 
 
@@ -48,10 +55,49 @@ def split_message(message: bytes) -> tuple[list[list[bytes]], bytes]:
         pos, size = min(candidates)
         end, skip = pos + 1, size - 1
     headers = _parse_head(message[:end])
-    body = message[end + skip :]
-    if body.count(b"\n") != body.count(b"\r\n"):
-        body = _LINE_END.sub(b"\r\n", body)
-    return headers, body
+    return headers, _crlf_body(message[end + skip :])
+
+
+def _crlf_body(body: bytes) -> bytes:
+    """The body with bare LFs made CRLF, as ``rfc822_parse`` joins its lines."""
+    return _LINE_END.sub(b"\r\n", body) if _BARE_LF.search(body) else body
+
+
+def signed_block(message: bytes) -> tuple[list[bytes], bytes, bytes] | None:
+    """``(include, block, body)`` for a message whose header block is plain CRLF lines,
+    else ``None`` (the caller then takes :func:`split_message` and :func:`signed_headers`).
+
+    ``include`` is the ``h=`` list of :func:`signed_headers`, ``block`` the concatenation of
+    its canonical ``name:value\\r\\n`` lines in hashing order, ``body`` the raw message
+    body (bare LFs left as they are: :func:`relaxed_body` takes it so).  The header block is
+    unfolded and its whitespace squeezed in one go, then read with one regular expression;
+    any line it does not match (mbox ``From ``, a bad name, a leading continuation) or any
+    lone CR or LF sends the message to the general path, so the result is always dkimpy's.
+    """
+    if message[:1] in b"\r\n \t":  # also b"": no headers, or a leading blank/continuation
+        return None
+    end = message.find(b"\n\r\n") + 1
+    if not end:
+        return None
+    # Unfolding drops each CRLF before WSP; squeezing WSP runs across the whole block equals
+    # doing it per value, since names contain none and no run crosses a line end.
+    head = message[:end].replace(b"\r\n ", b" ").replace(b"\r\n\t", b"\t")
+    if b"\t" in head or b"  " in head:
+        head = _WSP_RUN.sub(b" ", head)
+    # A match is one whole CRLF line, its value free of CR and LF: as many matches as LFs
+    # means every line matched and there is no lone CR or LF (nor "\n\n" before ``end``).
+    pairs = _HEADER_LINE.findall(head)
+    if len(pairs) != head.count(b"\n"):
+        return None
+    selected = [(low, value) for name, value in pairs if (low := name.lower()) in SIGNED_HEADERS]
+    include = [low for low, _value in selected]
+    if len(set(include)) != len(include):
+        by_name: dict[bytes, list[tuple[bytes, bytes]]] = {}
+        for pair in selected:
+            by_name.setdefault(pair[0], []).append(pair)
+        selected = [by_name[name].pop() for name in include]
+    block = b"".join([low + b":" + value.strip() + b"\r\n" for low, value in selected])
+    return include, block, message[end + 2 :]
 
 
 def _parse_head(head: bytes) -> list[list[bytes]]:
@@ -79,15 +125,22 @@ def _parse_head(head: bytes) -> list[list[bytes]]:
 
 
 def relaxed_body(body: bytes) -> bytes:
-    """``Relaxed.canonicalize_body``.
+    """``Relaxed.canonicalize_body`` of the body as ``rfc822_parse`` returns it; the raw body
+    (bare LFs not yet made CRLF) gives the same result.
 
     dkimpy strips ``[\\t ]+`` before each CRLF, then squeezes runs of ``[\\t ]`` to one space.
-    Squeezing first leaves at most one space before a CRLF, so a plain replace finishes the
-    job, and bodies with no tab and no double space skip the regular expression altogether.
+    One scan of the line ends finds whether there is a bare LF or WSP before a CRLF; most
+    bodies have neither, and no tab and no double space either, so they are hashed as they
+    are.  Otherwise squeezing first leaves at most one space before a CRLF, and a plain
+    replace finishes the job.
     """
-    if b"\t" in body or b"  " in body:
-        body = _WSP_RUN.sub(b" ", body)
-    if b" \r\n" in body:
+    if _LINE_END_WORK.search(body) is None:
+        if b"\t" in body or _DOUBLE_SPACE.search(body):
+            body = _WSP_RUN.sub(b" ", body)  # no WSP run ends a line: nothing to strip after
+    else:
+        body = _crlf_body(body)
+        if b"\t" in body or _DOUBLE_SPACE.search(body):
+            body = _WSP_RUN.sub(b" ", body)
         body = body.replace(b" \r\n", b"\r\n")
     return correct_empty_body(strip_trailing_lines(body))
 

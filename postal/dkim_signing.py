@@ -2,8 +2,9 @@
 
 dkimpy does the RSA step in pure Python (~145 signatures/s with RSA-2048) and spends about as
 long again on canonicalisation.  Here the tag list and folding are dkimpy's own
-(``dkim.fold``), canonicalisation is :mod:`postal.dkim_canonical` (dkimpy's bytes, faster),
-and the private-key step goes through OpenSSL (``cryptography``).  RSASSA-PKCS1-v1_5 and
+(``dkim.fold``, run once per tag list to build a cached template, see :class:`_Template`),
+canonicalisation is :mod:`postal.dkim_canonical` (dkimpy's bytes, faster), and the
+private-key step goes through OpenSSL (``cryptography``).  RSASSA-PKCS1-v1_5 and
 Ed25519 are deterministic, so the signature is the same as dkimpy's for the same ``t=``; the
 tests check that byte for byte, and verify with dkimpy and with OpenDKIM.
 
@@ -14,23 +15,19 @@ is in :data:`SIGNED_HEADERS`, in order of appearance, duplicates included.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import logging
 import re
 import time
+from binascii import b2a_base64
+from hashlib import sha256
 
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+from dkim.canonicalization import Relaxed
 
-from .dkim_canonical import (
-    RelaxedHeaders,
-    relaxed_body,
-    signed_headers,
-    split_message,
-)
+from .dkim_canonical import relaxed_body, signed_block, signed_headers, split_message
 
 
 log = logging.getLogger(__name__)
@@ -79,47 +76,122 @@ def signature_header(
     ``t=``.
     """
     key = load_key(private_pem)
-    headers, body = split_message(message)
-    include, canonical = signed_headers(headers)
+    parsed = signed_block(message)
+    if parsed is None:
+        headers, body = split_message(message)
+        include, canonical = signed_headers(headers)
+        block = b"".join([name + b":" + value for name, value in canonical])
+    else:
+        include, block, body = parsed
     if b"from" not in include:
         raise DKIMSigningError("the message has no From header, which DKIM must sign")
-    algorithm = _ALGORITHMS[type(key)]
-    domain_b = domain.encode("ascii")
-    fields = [
-        (b"v", b"1"),
-        (b"a", algorithm),
-        (b"c", b"relaxed/relaxed"),
-        (b"d", domain_b),
-        (b"i", b"@" + domain_b),
-        (b"q", b"dns/txt"),
-        (b"s", selector.encode("ascii")),
-        (b"t", str(int(time.time()) if timestamp is None else timestamp).encode("ascii")),
-        (b"h", b" : ".join(include)),
-        (b"bh", base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())),
-        # dkimpy forces b= onto its own line so folding after signing changes nothing above.
-        (b"b", b"0" * 60),
-    ]
-    return HEADER_NAME + b": " + _finish(fields, canonical, key, linesep)
-
-
-def _finish(fields, canonical_headers, key, linesep: bytes) -> bytes:
-    """dkimpy's ``DKIM.gen_header`` with the private-key step done by OpenSSL."""
-    value = dkim.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(HEADER_NAME))
-    # What dkimpy's RE_BTAG substitution leaves of the placeholder: everything up to "b=",
-    # the last tag, which the 60-character placeholder put on a line of its own.
-    value = value[: value.rindex(b"b=") + 2]
-    hasher = hashlib.sha256()
-    for name, canonical in canonical_headers:
-        hasher.update(name + b":" + canonical)
-    ((name, canonical),) = RelaxedHeaders.canonicalize_headers([(HEADER_NAME, b" " + value)])
-    hasher.update(name + b":" + canonical.rstrip())  # hashed without its final CRLF
-    if _ALGORITHMS[type(key)] == b"ed25519-sha256":
+    static = (_ALGORITHMS[type(key)], domain.encode("ascii"), selector.encode("ascii"))
+    static += (b" : ".join(include),)
+    t = str(int(time.time()) if timestamp is None else timestamp).encode("ascii")
+    bh = b2a_base64(sha256(relaxed_body(body)).digest(), newline=False)
+    template = _template(*static, len(t))
+    hasher = sha256(block)
+    hasher.update(_signed_form(*static, t, bh) if template is None else template.signed(t, bh))
+    if static[0] == b"ed25519-sha256":
         signature = key.sign(hasher.digest())
     else:
         signature = key.sign(hasher.digest(), _PKCS1, _PREHASHED_SHA256)
-    fields[-1] = (b"b", base64.b64encode(signature))
-    value = b"; ".join(b"=".join(f) for f in fields) + linesep
-    return dkim.fold(value, namelen=len(HEADER_NAME), linesep=linesep)
+    b = b2a_base64(signature, newline=False)
+    if template is None:
+        return _header_form(*static, t, bh, b, linesep)
+    return template.header(t, bh, b, linesep)
+
+
+# dkimpy's DKIM.gen_header, which the templates below are made from.
+
+
+def _tags(algorithm, domain, selector, h, t, bh, b) -> bytes:
+    """``b"; ".join(b"=".join(tag) for tag in sigfields)`` for the tags :func:`dkim.sign`
+    writes (no ``l=``, ``i=`` the domain's)."""
+    return b"".join(
+        (b"v=1; a=", algorithm, b"; c=relaxed/relaxed; d=", domain, b"; i=@", domain,
+         b"; q=dns/txt; s=", selector, b"; t=", t, b"; h=", h, b"; bh=", bh, b"; b=", b)
+    )  # fmt: skip
+
+
+def _signed_form(algorithm, domain, selector, h, t, bh) -> bytes:
+    """What dkimpy hashes for the signature header itself: the tag list with a 60-character
+    ``b=`` placeholder (which forces ``b=`` onto its own line) folded with CRLF, the
+    placeholder removed by ``RE_BTAG``, canonicalised, without its final CRLF."""
+    value = dkim.fold(
+        _tags(algorithm, domain, selector, h, t, bh, b"0" * 60), namelen=len(HEADER_NAME)
+    )
+    value = dkim.RE_BTAG.sub(b"\\1", value)
+    ((name, canonical),) = Relaxed.canonicalize_headers([(HEADER_NAME, b" " + value)])
+    return name + b":" + canonical.rstrip()
+
+
+def _header_form(algorithm, domain, selector, h, t, bh, b, linesep) -> bytes:
+    """The finished header: the tag list with the signature, folded with ``linesep``."""
+    value = _tags(algorithm, domain, selector, h, t, bh, b) + linesep
+    return HEADER_NAME + b": " + dkim.fold(value, namelen=len(HEADER_NAME), linesep=linesep)
+
+
+# Folding looks only at spaces and CR/LF, canonicalisation only at whitespace, so both forms
+# depend on t=, bh= and b= (digits, base64) only through their lengths.  Built once per tag
+# list with these bytes standing in for them, a form becomes a %-format whose holes take
+# slices of the real values (a value too long for a line is split across holes).
+_HOLE_BYTES = b"\x01\x02\x03"
+_HOLES = re.compile(rb"\x01+|\x02+|\x03+")
+
+
+class _Form:
+    """A form made from a template: ``fill(t + bh [+ b])`` puts the values in the holes."""
+
+    __slots__ = ("fmt", "slices")
+
+    def __init__(self, form: bytes, lengths: tuple[int, ...]):
+        starts = [sum(lengths[:field]) for field in range(len(lengths))]
+        pieces, slices, last = [], [], 0
+        for hole in _HOLES.finditer(form):
+            field, length = hole.group()[0] - 1, hole.end() - hole.start()
+            pieces.append(form[last : hole.start()].replace(b"%", b"%%"))
+            slices.append(slice(starts[field], starts[field] + length))
+            starts[field] += length
+            last = hole.end()
+        pieces.append(form[last:].replace(b"%", b"%%"))
+        self.fmt = b"%b".join(pieces)
+        self.slices = tuple(slices)
+
+    def fill(self, values: bytes) -> bytes:
+        return self.fmt % tuple(map(values.__getitem__, self.slices))
+
+
+class _Template:
+    """The signed and finished forms of one tag list, for one length of ``t=``."""
+
+    __slots__ = ("static", "holes", "_signed", "_headers")
+
+    def __init__(self, static, t_length):
+        self.static = static
+        self.holes = (b"\x01" * t_length, b"\x02" * 44)  # bh=: base64 of a SHA-256
+        self._signed = _Form(_signed_form(*static, *self.holes), (t_length, 44))
+        self._headers: dict[tuple[int, bytes], _Form] = {}
+
+    def signed(self, t: bytes, bh: bytes) -> bytes:
+        return self._signed.fill(t + bh)
+
+    def header(self, t: bytes, bh: bytes, b: bytes, linesep: bytes) -> bytes:
+        form = self._headers.get((len(b), linesep))
+        if form is None:
+            holes = (*self.holes, b"\x03" * len(b))
+            form = _Form(_header_form(*self.static, *holes, linesep), (len(t), 44, len(b)))
+            self._headers[len(b), linesep] = form
+        return form.fill(t + bh + b)
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(algorithm, domain, selector, h, t_length) -> _Template | None:
+    """The cached template for a tag list, or ``None`` (format by dkimpy each time) when the
+    domain or selector holds one of the stand-in bytes."""
+    if any(byte in _HOLE_BYTES for byte in domain + selector):
+        return None
+    return _Template((algorithm, domain, selector, h), t_length)
 
 
 def has_outgoing_headers(raw: bytes) -> bool:
@@ -128,6 +200,8 @@ def has_outgoing_headers(raw: bytes) -> bool:
     if end < 0:
         end = raw.find(b"\n\n")
     head = raw if end < 0 else raw[: end + 1]
+    if b"x-postal-msgid" not in head.lower():  # cheaper than the regular expression
+        return False
     return head.startswith(b"X-Postal-MsgID") or _MSGID_LINE.search(head) is not None
 
 
@@ -158,4 +232,4 @@ def add_outgoing_headers(
             )
         except (DKIMSigningError, dkim.DKIMException, ValueError, TypeError) as exc:
             log.warning("message %s goes out without DKIM: %s", token, exc)
-    return prefix + MSGID_HEADER + b": " + token.encode("ascii") + linesep + raw
+    return b"".join((prefix, MSGID_HEADER, b": ", token.encode("ascii"), linesep, raw))

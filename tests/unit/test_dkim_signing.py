@@ -228,3 +228,121 @@ def test_the_fast_header_canonicalisation_and_selection_equal_dkimpys():
         include = [n.lower() for n, _ in headers if n.lower() in dkim_canonical.SIGNED_HEADERS]
         expected = dkim.select_headers(Relaxed.canonicalize_headers(headers), include)
         assert dkim_canonical.signed_headers(headers) == (include, expected)
+
+
+def _base64(rng, length):
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    return bytes(rng.choice(alphabet) for _ in range(length - 1)) + b"="
+
+
+def test_the_cached_templates_equal_dkimpys_folding_and_canonicalisation():
+    """The %-format templates give dkim.fold's bytes (and what dkimpy hashes) for any tag
+    list: long d=, s= and h= values, hard-broken t=/bh=/b=, odd characters, both linesep."""
+    rng = random.Random(4871)
+    chars = b"abcdefghijklmnopqrstuvwxyz0123456789.-"
+    odd = chars + b" ;=%b:\t"
+    names = sorted(dkim_canonical.SIGNED_HEADERS)
+    for case in range(1500):
+        pool = odd if case % 5 == 0 else chars
+        domain = bytes(rng.choice(pool) for _ in range(rng.choice([1, 11, 40, 63, 70, 90, 130])))
+        selector = bytes(rng.choice(pool) for _ in range(rng.randint(1, 80)))
+        include = [rng.choice(names) for _ in range(rng.randint(1, 30))]
+        static = (rng.choice([b"rsa-sha256", b"ed25519-sha256"]), domain, selector)
+        static += (b" : ".join(include),)
+        t = str(rng.randint(0, 10 ** rng.randint(1, 12))).encode()
+        bh = _base64(rng, 44)
+        b = _base64(rng, rng.choice([88, 172, 344, 512, 684, rng.randint(1, 400)]))
+        template = dkim_signing._template(*static, len(t))
+        assert template.signed(t, bh) == dkim_signing._signed_form(*static, t, bh), static
+        for linesep in (b"\r\n", b"\n"):
+            expected = dkim_signing._header_form(*static, t, bh, b, linesep)
+            assert template.header(t, bh, b, linesep) == expected, (static, linesep)
+    # A domain holding a stand-in byte gets no template: dkimpy's folding every time.
+    assert dkim_signing._template(b"rsa-sha256", b"a\x02b", b"s", b"from", 10) is None
+
+
+@pytest.mark.parametrize("linesep", [b"\r\n", b"\n"])
+@pytest.mark.parametrize(
+    ("domain", "selector"),
+    [
+        ("example.com", "s"),
+        ("a" * 63 + ".example.com", "postal-AbC123"),
+        ("mail." + "b" * 60 + "." + "c" * 50 + ".example", "sel-" + "x" * 60),
+        ("d" * 59 + ".io", "y" * 71),
+        ("ex\x01ample.com", "s"),
+    ],
+)
+def test_long_tags_are_byte_identical_to_dkimpys(rsa_pem, domain, selector, linesep):
+    everything = b"".join(
+        name.title() + b": value of " + name + b"\r\n" for name in dkim_canonical.SIGNED_HEADERS
+    )
+    message = (b"From: a@example.com\r\n" + everything + b"\r\nbody \r\n").replace(b"\r\n", linesep)
+    ours = dkim_signing.signature_header(
+        message, domain, selector, rsa_pem, timestamp=T, linesep=linesep
+    )
+    headers, _ = dkim.rfc822_parse(message)
+    include = [n.lower() for n, _ in headers if n.lower() in dkim_canonical.SIGNED_HEADERS]
+    with mock.patch.object(dkim.time, "time", return_value=T):
+        expected = dkim.sign(
+            message,
+            selector.encode(),
+            domain.encode(),
+            dkim_keys.dkimpy_private_key(rsa_pem),
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=include,
+            linesep=linesep,
+        )
+    assert ours == expected
+
+
+def test_the_fast_header_block_equals_the_general_path():
+    """signed_block either declines (None) or gives what split_message + signed_headers
+    give, and relaxed_body of its raw body equals dkimpy's of the normalised body."""
+    rng = random.Random(1123)
+    lines = [
+        b"From: a", b"To:  b \t c ", b"to: again", b"Subject:x", b" folded  ", b"\tfolded\t",
+        b"X-Other: y", b"Received: z", b"Cc:", b"MIME-Version: 1.0", b"From x@y", b"bad line",
+        b"Reply-To: \x0bq\x0c", b"Date: a\rb", b"Sender :s",
+    ]  # fmt: skip
+    bodies = [b"", b"x", b"a  b\r\n", b"a \r\n\r\n", b"a\nb\n", b"\r\n\r\n", b"\n", b"t\tx \t\r\n"]
+    taken = 0
+    for _ in range(3000):
+        picked = [rng.choice(lines) for _ in range(rng.randint(1, 10))]
+        if rng.random() < 0.8:
+            picked[0] = b"From: a"
+        seps = [b"\n" if rng.random() < 0.05 else b"\r\n" for _ in picked]
+        head = b"".join(line + sep for line, sep in zip(picked, seps, strict=True))
+        body = rng.choice(bodies) + _random_bytes(rng, [b"a", b" ", b"\t", b"\r\n", b"\n"], 6)
+        message = head + b"\r\n" + body
+        fast = dkim_canonical.signed_block(message)
+        if fast is None:
+            continue
+        taken += 1
+        headers, normalised = dkim_canonical.split_message(message)
+        include, canonical = dkim_canonical.signed_headers(headers)
+        assert fast[:2] == (include, b"".join(n + b":" + v for n, v in canonical)), message
+        assert fast[2] == body
+        assert dkim_canonical.relaxed_body(body) == Relaxed.canonicalize_body(normalised)
+    assert taken > 500
+
+
+def test_the_fast_body_canonicalisation_takes_raw_bodies():
+    rng = random.Random(2045)
+    alphabet = [b"a", b" ", b"  ", b"\t", b"\r\n", b"\n", b"\r", b" \n", b"\t\r\n", b"\n\n"]
+    for _ in range(3000):
+        raw = _random_bytes(rng, alphabet, rng.randint(0, 40))
+        _headers, normalised = dkim.rfc822_parse(b"From: a\r\n\r\n" + raw)
+        assert dkim_canonical.relaxed_body(raw) == Relaxed.canonicalize_body(normalised), raw
+
+
+@pytest.mark.parametrize(
+    ("head", "marked"),
+    [
+        (b"From: a\r\nX-POSTAL-MSGID \t: t\r\n", True),
+        (b"X-Postal-MsgID: t\r\n", True),
+        (b"From: a\r\nSubject: about x-postal-msgid: headers\r\n", False),
+        (b"From: a\r\nX-Postal-MsgIDs: t\r\n", False),
+    ],
+)
+def test_the_msgid_check_is_case_insensitive_and_per_line(head, marked):
+    assert dkim_signing.has_outgoing_headers(head + b"\r\nbody\r\n") is marked

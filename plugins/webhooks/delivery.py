@@ -8,14 +8,15 @@ address that passed the check, never to a fresh DNS answer.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from postal import __version__
+from postal import __version__, deadlines
 from postal.signing import SigningKey
 from postal.ssrf import Destination, UnsafeURLError, check_url
 
@@ -34,6 +35,16 @@ def _pinned(connection: http.client.HTTPConnection, address: str):
 
     connection._create_connection = create_connection
     return connection
+
+
+def _cut(connection: http.client.HTTPConnection) -> Callable[[], None]:
+    def cut() -> None:
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    return cut
 
 
 def _key(destination: Destination) -> tuple:
@@ -115,6 +126,9 @@ class Sender:
 
     def _request(self, destination: Destination, body: bytes, headers) -> tuple[int, str]:
         connection = self._connection(destination)
+        # The timeout bounds the whole request, not each read: a server that trickles its
+        # answer a byte at a time is cut off when the time is up.
+        deadline = deadlines.after(self.timeout, _cut(connection))
         try:
             connection.request("POST", destination.path, body=body, headers=dict(headers))
             response = connection.getresponse()
@@ -122,9 +136,16 @@ class Sender:
             # Unread bytes would poison the next request on this connection.
             if response.will_close or not response.isclosed():
                 self._drop(destination)
-        except BaseException:
+        except BaseException as exc:
             self._drop(destination)
+            if deadline.passed and not isinstance(exc, TimeoutError):
+                raise TimeoutError(f"no complete answer in {self.timeout:g}s") from exc
             raise
+        finally:
+            deadline.cancel()
+        if deadline.passed:  # cut off while reading what looked like a complete answer
+            self._drop(destination)
+            raise TimeoutError(f"no complete answer in {self.timeout:g}s")
         return response.status, data.decode("utf-8", "replace")
 
     def _connection(self, destination: Destination) -> http.client.HTTPConnection:

@@ -5,8 +5,12 @@ SSRF guard, and broken MIME that must still be delivered."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
+import socket
+import threading
+import time
 from urllib.parse import parse_qsl
 
 import pytest
@@ -308,6 +312,37 @@ def test_a_timeout_is_a_soft_connection_failure(deliver, endpoint_receiver):
     assert result.details == f"Received a -1 from {endpoint_receiver.url}"
     assert result.output == "Timed out after 0.3s"
     assert len(endpoint_receiver.requests) == 1
+
+
+@pytest.fixture
+def trickling_server():
+    """Answers 200 with a 200-byte body, one byte every 50 ms (10 s in all), on 127.0.0.1."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve():
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n")
+                for _ in range(200):
+                    connection.sendall(b"x")
+                    time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener.close()
+    thread.join(15)
+
+
+def test_the_timeout_bounds_the_whole_request(deliver, trickling_server):
+    started = time.monotonic()
+    result = deliver(incoming(), endpoint(trickling_server, timeout=0.5))
+    assert (result.status, result.connection_error) == ("SoftFail", True)
+    assert result.output == "Timed out after 0.5s"
+    assert time.monotonic() - started < 5  # not the 10 s the trickle would take
 
 
 def test_a_refused_connection_is_a_soft_connection_failure(deliver, closed_port):

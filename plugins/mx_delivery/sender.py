@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -21,6 +22,8 @@ from .targets import Host, addresses, mx_hosts, parse_relay
 log = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (OSError, smtplib.SMTPException, ssl.SSLError)
+# Characters that make an envelope address more than a bare address.
+_NEEDS_PARSING = re.compile(r'[<>"() ,;\r\n\\]')
 
 
 class Failure(Exception):
@@ -192,10 +195,9 @@ class MXSender:
         for (stage, accepted), (code, text) in zip(expected, replies, strict=True):
             if code not in accepted:
                 raise Failure(code, _reply(code, text), stage)
-        body = smtplib._quote_periods(data)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        smtp.send(body + b".\r\n")
+        # Dot-stuffing (smtplib's regular expression) only when a line starts with a dot.
+        body = smtplib._quote_periods(data) if data[:1] == b"." or b"\n." in data else data
+        smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
         code, text = smtp.getreply()
         if code != 250:
             raise Failure(code, _reply(code, text), "data")
@@ -244,7 +246,7 @@ def quote_address(address: str) -> str:
     sending CPU time); one that is not goes through it."""
     if not address:
         return "<>"
-    if any(c in address for c in '<>"() ,;\r\n\\'):
+    if _NEEDS_PARSING.search(address):
         return smtplib.quoteaddr(address)
     return f"<{address}>"
 

@@ -4,6 +4,7 @@ each host's IPv6 addresses first, then IPv4."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from dataclasses import dataclass
@@ -64,8 +65,17 @@ def mx_hosts(resolver, domain: str, port: int) -> list[Host]:
 
 
 def addresses(resolver, name: str) -> list[str]:
-    try:
-        return [str(ipaddress.ip_address(name))]
-    except ValueError:
-        pass
+    literal = _ip_literal(name)
+    if literal is not None:
+        return [literal]
     return resolver.aaaa(name) + resolver.a(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ip_literal(name: str) -> str | None:
+    """``name`` as an IP address, or ``None`` for a host name (parsed once per name: a
+    failed parse raises twice inside ``ipaddress``, for every message)."""
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
 
 from ..models import (
@@ -76,8 +77,8 @@ def outcome_of(result) -> Outcome:
 
 @dataclass
 class Job:
-    queued: QueuedMessage
-    message: Message
+    queued: QueuedRecord  # a QueuedMessage's columns (and ``message``)
+    message: MessageRecord  # a Message's columns
     raw: bytes | None
     server: Server
     domain: Domain | None
@@ -118,68 +119,126 @@ class Batch:
     inspections: dict = field(default_factory=dict)
 
 
+class Record:
+    """One row read with Core: its columns as attributes, named as on the ORM entity.
+
+    The pipeline only reads queue rows and messages (and sets a few attributes it then
+    writes back itself), so it needs no identity map or attribute instrumentation: building
+    these is a fraction of the cost of loading ORM entities, a few dozen per batch."""
+
+    @classmethod
+    def of(cls, keys: tuple[str, ...], values) -> Record:
+        record = cls.__new__(cls)
+        record.__dict__ = dict(zip(keys, values, strict=True))
+        return record
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self.__dict__.get('id')!r}>"
+
+
+class QueuedRecord(Record):
+    """A ``queued_messages`` row (and ``message``, its :class:`MessageRecord`)."""
+
+
+class MessageRecord(Record):
+    """A ``messages`` row."""
+
+
+def _columns(model) -> tuple[tuple[str, ...], list]:
+    attrs = sa_inspect(model).column_attrs
+    return tuple(a.key for a in attrs), [a.columns[0] for a in attrs]
+
+
+_QUEUE, _MESSAGES, _RAW = QueuedMessage.__table__, Message.__table__, RawMessage.__table__
+_QUEUED_KEYS, _QUEUED_COLUMNS = _columns(QueuedMessage)
+_MESSAGE_KEYS, _MESSAGE_COLUMNS = _columns(Message)
+_SPLIT = len(_QUEUED_KEYS)
+_MESSAGE_ID = _SPLIT + _MESSAGE_KEYS.index("id")
+# Built once: a statement's cache key is memoised on it, so each batch only binds values.
+_LOAD_QUEUED = (
+    select(*_QUEUED_COLUMNS, *_MESSAGE_COLUMNS)
+    .select_from(_QUEUE.outerjoin(_MESSAGES, _MESSAGES.c.id == _QUEUE.c.message_id))
+    .where(
+        _QUEUE.c.id.in_(bindparam("ids", expanding=True)),
+        _QUEUE.c.locked_by == bindparam("token"),
+    )
+    .order_by(_QUEUE.c.id)
+)
+_LOAD_RAWS = select(_RAW.c.id, _RAW.c.data).where(_RAW.c.id.in_(bindparam("ids", expanding=True)))
+_LOAD_SERVERS = (
+    select(Server)
+    .where(Server.id.in_(bindparam("ids", expanding=True)))
+    .options(joinedload(Server.organization))
+)
+_BY_ID = {
+    model: select(model).where(model.id.in_(bindparam("ids", expanding=True)))
+    for model in (Domain, Credential, IPAddress)
+}
+_SUPPRESSIONS = select(Suppression).where(
+    Suppression.server_id.in_(bindparam("servers", expanding=True)),
+    Suppression.type == "recipient",
+    # Addresses are stored lower-case, so the unique index serves this.
+    Suppression.address.in_(bindparam("addresses", expanding=True)),
+)
+
+
 def load_batch(dbsession, token: str, ids: list[int]) -> Batch:
     db = dbsession
-    queued = db.scalars(
-        select(QueuedMessage)
-        .where(QueuedMessage.id.in_(ids), QueuedMessage.locked_by == token)
-        .options(joinedload(QueuedMessage.message))
-        .order_by(QueuedMessage.id)
-    ).all()
-    messages = [q.message for q in queued if q.message is not None]
-    raws = _by_id(db, RawMessage, {m.raw_message_id for m in messages})
-    servers = {
-        s.id: s
-        for s in db.scalars(
-            select(Server)
-            .where(Server.id.in_({q.server_id for q in queued}))
-            .options(joinedload(Server.organization))
-        ).unique()
-    }
+    connection = db.connection()
+    queued, messages, orphans = [], [], []
+    for row in connection.execute(_LOAD_QUEUED, {"ids": list(ids), "token": token}).all():
+        q = QueuedRecord.of(_QUEUED_KEYS, row[:_SPLIT])
+        if row[_MESSAGE_ID] is None:  # no message row joined: it was deleted
+            orphans.append(q.id)
+            continue
+        queued.append(q)
+        messages.append(MessageRecord.of(_MESSAGE_KEYS, row[_SPLIT:]))
+    raw_ids = {m.raw_message_id for m in messages} - {None}
+    raws = dict(connection.execute(_LOAD_RAWS, {"ids": list(raw_ids)}).all()) if raw_ids else {}
+    server_ids = list({q.server_id for q in queued})
+    servers = (
+        {s.id: s for s in db.scalars(_LOAD_SERVERS, {"ids": server_ids}).unique()}
+        if server_ids
+        else {}
+    )
     domains = _by_id(db, Domain, {m.domain_id for m in messages})
     credentials = _by_id(db, Credential, {m.credential_id for m in messages})
     suppressions = _suppressions(db, messages)
     source_ips = _by_id(db, IPAddress, {q.ip_address_id for q in queued})
-    jobs = [
-        Job(
-            queued=q,
-            message=q.message,
-            raw=raws[q.message.raw_message_id].data if q.message.raw_message_id in raws else None,
-            server=servers[q.server_id],
-            domain=domains.get(q.message.domain_id),
-            credential=credentials.get(q.message.credential_id),
-            suppression=suppressions.get((q.server_id, (q.message.rcpt_to or "").lower())),
-            source_ip=source_ips.get(q.ip_address_id),
+    jobs = []
+    for q, m in zip(queued, messages, strict=True):
+        q.message = m
+        jobs.append(
+            Job(
+                queued=q,
+                message=m,
+                raw=raws.get(m.raw_message_id),
+                server=servers[q.server_id],
+                domain=domains.get(m.domain_id),
+                credential=credentials.get(m.credential_id),
+                suppression=suppressions.get((q.server_id, (m.rcpt_to or "").lower())),
+                source_ip=source_ips.get(q.ip_address_id),
+            )
         )
-        for q in queued
-        if q.message is not None
-    ]
     batch = Batch(token=token, jobs=jobs)
     batch.volumes = _volumes(db, [s for s in servers.values() if s.send_limit is not None])
-    batch.orphans = [q.id for q in queued if q.message is None]
+    batch.orphans = orphans
     return batch
 
 
 def _by_id(db, model, ids) -> dict:
-    ids = {i for i in ids if i is not None}
+    ids = [i for i in ids if i is not None]
     if not ids:
         return {}
-    return {row.id: row for row in db.scalars(select(model).where(model.id.in_(ids)))}
+    return {row.id: row for row in db.scalars(_BY_ID[model], {"ids": ids})}
 
 
 def _suppressions(db, messages) -> dict[tuple[int, str], Suppression]:
-    addresses = {(m.rcpt_to or "").lower() for m in messages}
-    server_ids = {m.server_id for m in messages}
+    addresses = list({(m.rcpt_to or "").lower() for m in messages})
+    server_ids = list({m.server_id for m in messages})
     if not addresses:
         return {}
-    rows = db.scalars(
-        select(Suppression).where(
-            Suppression.server_id.in_(server_ids),
-            Suppression.type == "recipient",
-            # Addresses are stored lower-case, so the unique index serves this.
-            Suppression.address.in_(addresses),
-        )
-    )
+    rows = db.scalars(_SUPPRESSIONS, {"servers": server_ids, "addresses": addresses})
     return {(s.server_id, s.address.lower()): s for s in rows}
 
 

@@ -11,13 +11,14 @@ lost host) leaves nothing stuck.  Live claims are kept fresh by :class:`ClaimKee
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import secrets
 import socket
 import threading
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from zope.sqlalchemy import mark_changed
 
 from ..host_addresses import local_ip_ids
@@ -34,13 +35,37 @@ def new_token(thread_name: str) -> str:
     return f"host:{host} pid:{os.getpid()} thread:{thread_name} {secrets.token_hex(6)}"
 
 
-def _due(now: dt.datetime, stale_before: dt.datetime, ip_ids: list[int] | tuple = ()):
+_TABLE = QueuedMessage.__table__
+
+
+def _due(now, stale_before, ip_ids):
     return and_(
-        or_(QueuedMessage.locked_at.is_(None), QueuedMessage.locked_at < stale_before),
-        or_(QueuedMessage.retry_after.is_(None), QueuedMessage.retry_after <= now),
+        or_(_TABLE.c.locked_at.is_(None), _TABLE.c.locked_at < stale_before),
+        or_(_TABLE.c.retry_after.is_(None), _TABLE.c.retry_after <= now),
         # Only rows this host can send from: no IP pool address, or one of its own.
-        or_(QueuedMessage.ip_address_id.is_(None), QueuedMessage.ip_address_id.in_(ip_ids)),
+        or_(_TABLE.c.ip_address_id.is_(None), _TABLE.c.ip_address_id.in_(ip_ids)),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _statements(dialect: str, size: int) -> tuple:
+    """The claim's statements, built once per dialect and batch size (their cache keys are
+    memoised): each claim only binds ``now``, the stale time, the IP ids and the token."""
+    due = _due(bindparam("now"), bindparam("stale_before"), bindparam("ip_ids", expanding=True))
+    candidates = select(_TABLE.c.id).where(due).order_by(_TABLE.c.id).limit(size)
+    mark = {"locked_by": bindparam("token"), "locked_at": bindparam("claimed_at")}
+    if dialect == "sqlite":
+        claim = update(_TABLE).where(_TABLE.c.id.in_(candidates)).values(**mark)
+        mine = select(_TABLE.c.id).where(_TABLE.c.locked_by == bindparam("token"))
+        return claim, claim.returning(_TABLE.c.id), mine
+    for name in ("mysql", "mariadb"):
+        # InnoDB locks every row a locking read looks at: through the (locked_at,
+        # retry_after) index plus a sort it would lock every due row and leave other
+        # workers nothing; walking the primary key in id order stops at the limit.
+        candidates = candidates.with_hint(_TABLE, "FORCE INDEX (PRIMARY)", name)
+    ids = bindparam("ids", expanding=True)
+    claim = update(_TABLE).where(_TABLE.c.id.in_(ids)).values(**mark)
+    return candidates.with_for_update(skip_locked=True), claim
 
 
 def claim_batch(
@@ -51,28 +76,25 @@ def claim_batch(
     marks its session changed for zope.sqlalchemy).  ``ip_addresses`` is
     ``worker.ip_addresses`` (empty: this host's, :mod:`postal.host_addresses`)."""
     now = utcnow()
-    ip_ids = local_ip_ids(dbsession, ip_addresses)
-    due = _due(now, now - dt.timedelta(seconds=stale_seconds), ip_ids)
-    table = QueuedMessage.__table__
-    if dbsession.get_bind().dialect.name == "sqlite":
-        chosen = select(table.c.id).where(due).order_by(table.c.id).limit(size)
-        result = dbsession.execute(
-            update(table).where(table.c.id.in_(chosen)).values(locked_by=token, locked_at=now)
-        )
-        if not result.rowcount:
+    params = {
+        "now": now,
+        "stale_before": now - dt.timedelta(seconds=stale_seconds),
+        "ip_ids": local_ip_ids(dbsession, ip_addresses),
+        "token": token,
+        "claimed_at": now,
+    }
+    dialect = dbsession.get_bind().dialect
+    if dialect.name == "sqlite":
+        claim, returning, mine = _statements("sqlite", size)
+        if dialect.update_returning:  # SQLite 3.35+: the claimed ids in the same statement
+            return sorted(dbsession.scalars(returning, params))
+        if not dbsession.execute(claim, params).rowcount:
             return []
-        return list(dbsession.scalars(select(table.c.id).where(table.c.locked_by == token)))
-    candidates = select(table.c.id).where(due).order_by(table.c.id).limit(size)
-    for dialect in ("mysql", "mariadb"):
-        # InnoDB locks every row a locking read looks at: through the (locked_at,
-        # retry_after) index plus a sort it would lock every due row and leave other
-        # workers nothing; walking the primary key in id order stops at the limit.
-        candidates = candidates.with_hint(table, "FORCE INDEX (PRIMARY)", dialect)
-    ids = list(dbsession.scalars(candidates.with_for_update(skip_locked=True)))
+        return list(dbsession.scalars(mine, {"token": token}))
+    candidates, claim = _statements(dialect.name, size)
+    ids = list(dbsession.scalars(candidates, params))
     if ids:
-        dbsession.execute(
-            update(table).where(table.c.id.in_(ids)).values(locked_by=token, locked_at=now)
-        )
+        dbsession.execute(claim, {"ids": ids, "token": token, "claimed_at": now})
     return ids
 
 

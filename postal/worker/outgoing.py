@@ -35,11 +35,30 @@ INTERNAL_ERROR = (
     "This message will be retried automatically."
 )
 _LINE_ENDS = re.compile(rb"\r?\n|\r")
+# Whether a header is present at all (what ``last_header(...) is None`` tells), without
+# decoding and unfolding values that are not used.
+_MSGID_HEADER = re.compile(rb"^X-Postal-MsgID:", re.IGNORECASE | re.MULTILINE)
+_TAG_HEADER = re.compile(rb"^X-Postal-Tag:", re.IGNORECASE | re.MULTILINE)
+
+
+def _header_block(raw: bytes) -> bytes:
+    """:func:`postal.headers.header_block` by substring search instead of a regular
+    expression tried at every offset: the first ``\r?\n\r?\n`` starts at the first LF
+    followed by (CR)LF, or at the CR before it."""
+    end = raw.find(b"\n\r\n")
+    bare = raw.find(b"\n\n", 0, len(raw) if end < 0 else end + 1)
+    if bare >= 0:
+        end = bare
+    if end < 0:
+        return raw
+    return raw[: end - 1] if end and raw[end - 1] == 13 else raw[:end]
 
 
 def crlf(raw: bytes) -> bytes:
     """SMTP wants CRLF line ends; signing must see the same bytes that are sent."""
-    if b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b""):
+    # Every CR and every LF belongs to a CRLF pair: nothing to change (no copies made).
+    pairs = raw.count(b"\r\n")
+    if raw.count(b"\n") == pairs and raw.count(b"\r") == pairs:
         return raw
     return _LINE_ENDS.sub(b"\r\n", raw)
 
@@ -91,7 +110,8 @@ class OutgoingPipeline:
         if not message.rcpt_to:
             return Outcome("HardFail", "Message doesn't have an RCPT to")
         if not message.tag:
-            message.tag = (last_header(job.raw, b"X-Postal-Tag") or "")[:255] or None
+            tagged = _TAG_HEADER.search(_header_block(job.raw)) is not None
+            message.tag = (tagged and (last_header(job.raw, b"X-Postal-Tag") or "")[:255]) or None
         if job.credential is not None and job.credential.hold and not job.manual:
             return Outcome(
                 "Held", "Credential is configured to hold all messages authenticated by it."
@@ -206,7 +226,7 @@ class OutgoingPipeline:
     def deliver(self, job: Job) -> Outcome:
         outgoing = job.outgoing = self.outgoing_message(job)
         self.hooks.postal_before_send(message=outgoing)
-        if last_header(outgoing.raw, b"X-Postal-MsgID") is None:
+        if _MSGID_HEADER.search(_header_block(outgoing.raw)) is None:
             # The dkim plugin adds it with the signature; without that plugin, bounces
             # must still be traceable to this message.
             outgoing.raw = b"X-Postal-MsgID: " + outgoing.token.encode() + b"\r\n" + outgoing.raw

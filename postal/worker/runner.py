@@ -112,17 +112,19 @@ class Worker:
 
     def after_delivery(self, batch: Batch) -> None:
         """``postal_after_delivery`` for every recorded attempt, once it is committed."""
+        logs = log.isEnabledFor(logging.INFO)
         for job in batch.jobs:
             outcome = job.outcome
             if outcome is None or not outcome.status:
                 continue
             metrics.DELIVERIES.labels(outcome.status).inc()
-            log.info(
-                "%s %s: %s", job.message.scope, outcome.status, outcome.details,
-                extra={"message_token": job.message.token, "message_id": job.message.id,
-                       "server_id": job.server.id, "status": outcome.status,
-                       "log_id": outcome.log_id, "attempt": job.queued.attempts + 1},
-            )  # fmt: skip
+            if logs:  # the extra fields are not built for a disabled log
+                log.info(
+                    "%s %s: %s", job.message.scope, outcome.status, outcome.details,
+                    extra={"message_token": job.message.token, "message_id": job.message.id,
+                           "server_id": job.server.id, "status": outcome.status,
+                           "log_id": outcome.log_id, "attempt": job.queued.attempts + 1},
+                )  # fmt: skip
             result = DeliveryResult(
                 outcome.status, outcome.details, outcome.output, outcome.sent_with_ssl,
                 outcome.log_id, outcome.time, outcome.retry_in,

@@ -1,7 +1,7 @@
 """The Routing tab's endpoint pages: HTTP, SMTP and address endpoints of a server.
 
 One set of views serves the three kinds (``{kind}`` in the URL); the rules are
-:func:`postal.routing.save_endpoint`'s, the same the API uses.
+:func:`postal.endpoints.save_endpoint`'s, the same the API uses.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from .. import endpoints as endpoint_rules
 from .. import routing
 from ..models import AddressEndpoint, HTTPEndpoint, SMTPEndpoint
 from ..ssrf import request_resolver
@@ -56,8 +57,8 @@ def _values(request, kind: str) -> dict:
 def _context(request, access, server, kind: str, **values) -> dict:
     return server_page(request, access, server, kind=kind, title=TITLES[kind],
                        singular=SINGULAR[kind],
-                       encodings=routing.ENCODINGS, formats=routing.FORMATS,
-                       ssl_modes=routing.SSL_MODES, **values)  # fmt: skip
+                       encodings=endpoint_rules.ENCODINGS, formats=endpoint_rules.FORMATS,
+                       ssl_modes=endpoint_rules.SSL_MODES, **values)  # fmt: skip
 
 
 def _page(request, access, server, kind, error=None, form=None):
@@ -76,7 +77,7 @@ def _list_url(request, access, server, kind) -> str:
 
 
 def _save(request, server, kind, endpoint):
-    return routing.save_endpoint(
+    return endpoint_rules.save_endpoint(
         request.dbsession, server.id, MODELS[kind], endpoint, _values(request, kind),
         settings=request.registry.settings, resolver=request_resolver(request),
     )  # fmt: skip
@@ -114,7 +115,7 @@ def _load(request, server):
 
 def _edit_page(request, access, server, endpoint, error=None):
     kind = request.matchdict["kind"]
-    using = routing.routes_using(request.dbsession, endpoint)
+    using = endpoint_rules.routes_using(request.dbsession, endpoint)
     return _context(request, access, server, kind, endpoint=endpoint, error=error,
                     routes=[routing.description(route) for route in using],
                     form=request.POST if error else
@@ -145,7 +146,7 @@ def edit_submit(request):
 def delete(request):
     access, server, kind = _load_server(request)
     endpoint = _load(request, server)
-    switched = routing.delete_endpoint(request.dbsession, endpoint)
+    switched = endpoint_rules.delete_endpoint(request.dbsession, endpoint)
     message = f"{routing.endpoint_name(endpoint)} has been deleted."
     if switched:
         names = ", ".join(routing.description(route) for route in switched)

@@ -1,4 +1,5 @@
-"""The Routing tab: a server's routes (the rules live in :mod:`postal.routing`).
+"""The Routing tab: a server's routes (the rules live in :mod:`postal.routing`, the endpoint
+look-ups in :mod:`postal.endpoints`).
 
 As in Postal, one select says what happens to a route's mail: an endpoint (Endpoint mode),
 or one of the modes without an endpoint.
@@ -10,7 +11,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from .. import routing
+from .. import endpoints, routing
 from ..models import Route
 from ..web.access import load_server
 from ..web.forms import FormError, text
@@ -37,7 +38,7 @@ def kind_label(endpoint) -> str:
 def _choices(request, server) -> dict:
     db = request.dbsession
     return {"domains": routing.route_domains(db, server),
-            "endpoints": routing.server_endpoints(db, server.id), "mode_labels": MODE_LABELS,
+            "endpoints": endpoints.server_endpoints(db, server.id), "mode_labels": MODE_LABELS,
             "spam_modes": routing.SPAM_MODES, "reference": reference,
             "endpoint_name": routing.endpoint_name, "kind_label": kind_label}  # fmt: skip
 
@@ -47,7 +48,7 @@ def _rows(request, server) -> list[dict]:
     routes = db.scalars(select(Route).where(Route.server_id == server.id).order_by(Route.id))
     return [
         {"route": route, "description": routing.description(route),
-         "endpoint": routing.endpoint_by_id(db, route.endpoint_type, route.endpoint_id),
+         "endpoint": endpoints.endpoint_by_id(db, route.endpoint_type, route.endpoint_id),
          "forwarding_address": routing.forwarding_address(settings, route)}
         for route in routes
     ]  # fmt: skip
@@ -83,7 +84,7 @@ def _form_values(request, server) -> routing.RouteInput:
 
 def _endpoint(db, server, value: str, where: str):
     kind, _, uuid = value.partition(":")
-    return routing.find_endpoint(db, server.id, kind, uuid, where)
+    return endpoints.find_endpoint(db, server.id, kind, uuid, where)
 
 
 def _save(request, server, route):
@@ -121,13 +122,13 @@ def _load(request, server) -> Route:
 
 def _edit_page(request, access, server, route, error=None):
     db = request.dbsession
-    endpoint = routing.endpoint_by_id(db, route.endpoint_type, route.endpoint_id)
+    endpoint = endpoints.endpoint_by_id(db, route.endpoint_type, route.endpoint_id)
     form = {
         "name": route.name,
         "domain": str(route.domain_id or ""),
         "target": reference(endpoint) if endpoint else route.mode,
         "spam_mode": route.spam_mode,
-        "additional": [reference(e) for e in routing.additional_endpoints(db, route)],
+        "additional": [reference(e) for e in endpoints.additional_endpoints(db, route)],
     }
     if error:
         form = {**request.POST, "additional": request.POST.getall("additional")}

@@ -1,7 +1,7 @@
 """A server's HTTP, SMTP and address endpoints: where its routes send incoming mail.
 
 The three kinds share one set of views; :data:`KINDS` says, per kind, which model, fields
-and rules (:mod:`postal.routing`) apply.  Deleting an endpoint switches the routes that send
+and rules (:mod:`postal.endpoints`) apply.  Deleting an endpoint switches the routes that send
 to it to Reject, as Postal does.
 """
 
@@ -14,6 +14,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ... import endpoints as endpoint_rules
 from ... import routing
 from ...models import AddressEndpoint, HTTPEndpoint, Server, SMTPEndpoint
 from ...ssrf import request_resolver
@@ -83,7 +84,7 @@ def _typed(body: dict, values: dict) -> dict:
 
 def _apply(request, server, kind: Kind, endpoint, values: dict):
     try:
-        return routing.save_endpoint(
+        return endpoint_rules.save_endpoint(
             request.dbsession, server.id, kind.model, endpoint, values,
             settings=request.registry.settings, resolver=request_resolver(request),
         )  # fmt: skip
@@ -153,5 +154,5 @@ def update_endpoint(request):
 @view_config(route_name="api.v2.address_endpoint", request_method="DELETE")
 def delete_endpoint(request):
     endpoint, _server = load_endpoint(request, _kind(request)[1])
-    routing.delete_endpoint(request.dbsession, endpoint)
+    endpoint_rules.delete_endpoint(request.dbsession, endpoint)
     return HTTPNoContent()

@@ -1,8 +1,9 @@
 """A server's routes: which incoming addresses it accepts and where their mail goes.
 
 (Named ``mail_routes`` because ``routes.py`` is the API's URL table.)  The rules live in
-:mod:`postal.routing`; this module reads JSON into them and shows routes with their
-forwarding address ``<token>@<dns.route_domain>``.
+:mod:`postal.routing` (looking up the endpoints a route names: :mod:`postal.endpoints`); this
+module reads JSON into them and shows routes with their forwarding address
+``<token>@<dns.route_domain>``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ... import routing
+from ... import endpoints, routing
 from ...models import Route, RouteMode, Server
 from .access import load_server
 from .errors import Conflict, NotFound, ValidationFailed
@@ -35,7 +36,7 @@ def _reference(endpoint) -> dict[str, str]:
 
 def serialize(request, route: Route, server: Server) -> dict[str, Any]:
     db = request.dbsession
-    endpoint = routing.endpoint_by_id(db, route.endpoint_type, route.endpoint_id)
+    endpoint = endpoints.endpoint_by_id(db, route.endpoint_type, route.endpoint_id)
     return {
         "uuid": route.uuid,
         "server": server.uuid,
@@ -45,7 +46,7 @@ def serialize(request, route: Route, server: Server) -> dict[str, Any]:
         "mode": route.mode,
         "spam_mode": route.spam_mode,
         "endpoint": _reference(endpoint) if endpoint else None,
-        "additional_endpoints": [_reference(e) for e in routing.additional_endpoints(db, route)],
+        "additional_endpoints": [_reference(e) for e in endpoints.additional_endpoints(db, route)],
         "token": route.token,
         "forwarding_address": routing.forwarding_address(request.registry.settings, route),
         "created_at": timestamp(route.created_at),
@@ -69,7 +70,7 @@ def _endpoint(request, server, value, where: str):
     kind, uuid = value["type"], value["uuid"]
     if not isinstance(kind, str) or not isinstance(uuid, str):
         raise ValidationFailed(f"{where} type and uuid must be strings.", field=where)
-    return routing.find_endpoint(request.dbsession, server.id, kind, uuid, where)
+    return endpoints.find_endpoint(request.dbsession, server.id, kind, uuid, where)
 
 
 def _additional(request, server, value) -> list:
@@ -146,8 +147,8 @@ def update_route(request):
     db = request.dbsession
     current = routing.RouteInput(
         name=route.name, domain=route.domain, mode=route.mode, spam_mode=route.spam_mode,
-        endpoint=routing.endpoint_by_id(db, route.endpoint_type, route.endpoint_id),
-        additional=routing.additional_endpoints(db, route),
+        endpoint=endpoints.endpoint_by_id(db, route.endpoint_type, route.endpoint_id),
+        additional=endpoints.additional_endpoints(db, route),
     )  # fmt: skip
     _save(request, server, route, body, current)
     return serialize(request, route, server)

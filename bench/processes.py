@@ -256,11 +256,11 @@ def reuse_port_supported() -> bool:
     listener sets ``SO_REUSEPORT`` (without it a second server could not bind the port)."""
     import inspect
 
+    from postal import process_group
     from postal.settings import SETTINGS
-    from postal.smtp import server
 
     declared = any(setting.key == "smtp_server.reuse_port" for setting in SETTINGS)
-    return declared and "SO_REUSEPORT" in inspect.getsource(server)
+    return declared and "SO_REUSEPORT" in inspect.getsource(process_group)
 
 
 def smtp_processes(ini: Path, count: int) -> tuple[list[Process], list[int], bool]:

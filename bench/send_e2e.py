@@ -155,10 +155,35 @@ def payload(to: str) -> dict:
 # --- Postal ------------------------------------------------------------------------------
 
 
+def wait_for_copies(pid: int, count: int, timeout: float = 30) -> None:
+    """Until ``count`` copies of process ``pid`` hold a socket (their listener) and have had
+    a moment to start serving."""
+    if count < 1:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if len(children) >= count and all(_has_socket(int(child)) for child in children):
+            time.sleep(1)
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the web server's {count} copies did not start")
+
+
+def _has_socket(pid: int) -> bool:
+    try:
+        return any(
+            os.readlink(fd).startswith("socket:") for fd in Path(f"/proc/{pid}/fd").iterdir()
+        )
+    except OSError:
+        return False
+
+
 def run_postal(directory: Path, sink: Sink, total: int, connections: int, database_url: str,
-               web_threads: int) -> dict:  # fmt: skip
+               web_threads: int, web_processes: int = 1) -> dict:  # fmt: skip
     ini = write_ini(directory, database_url, sink.port,
-                    **{"web_server.max_threads": web_threads})  # fmt: skip
+                    **{"web_server.max_threads": web_threads,
+                       "web_server.processes": web_processes})  # fmt: skip
     postal = POSTAL
     key = initialize(ini)
     port = free_port()
@@ -169,6 +194,7 @@ def run_postal(directory: Path, sink: Sink, total: int, connections: int, databa
     path, headers = "/api/v1/send/message", {"X-Server-API-Key": key}
     try:
         wait_port(port)
+        wait_for_copies(web.pid, web_processes - 1)
         http_load(port, path, headers, payload("warm@example.net"), 50, 2)  # warm up
         # 1. The API alone (no worker running): intake rate.
         _start, api_seconds, ok = http_load(
@@ -283,6 +309,12 @@ def main(argv=None) -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-threads", type=int, default=8)
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        help="web_server.processes (the no-op app always runs one process)",
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args(argv)
     ensure_postfix_tools()
@@ -294,7 +326,7 @@ def main(argv=None) -> None:
             (tmp / "postfix").mkdir()
             url = args.database_url or f"sqlite:///{tmp}/postal/postal.db"
             ours = run_postal(tmp / "postal", sink, args.messages, args.connections, url,
-                              args.web_threads)  # fmt: skip
+                              args.web_threads, args.web_processes)  # fmt: skip
             try:
                 theirs = run_postfix(tmp / "postfix", sink, args.messages, args.connections)
             except (subprocess.CalledProcessError, OSError, RuntimeError) as exc:
@@ -303,7 +335,8 @@ def main(argv=None) -> None:
     finally:
         sink.stop()
     print(f"\nsend_e2e: {args.messages} messages, {args.connections} client connections, "
-          f"DKIM RSA-2048, database {args.database_url or 'SQLite'}")  # fmt: skip
+          f"DKIM RSA-2048, database {args.database_url or 'SQLite'}, "
+          f"{args.web_processes} web process(es)")  # fmt: skip
     print(f"  postal API send (accepted)        {ours['api_rate']:8.0f} msg/s")
     print(f"  no-op Pyramid JSON POST           {noop:8.0f} req/s")
     print(f"  postal worker drain (queue -> sink, incl. start-up) "

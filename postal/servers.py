@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .bootstrap import build_configurator
 from .health import HealthServer
+from .process_group import ProcessGroup, is_copy, listening_socket, process_count, stop_with_parent
 from .settings import ConfigError, health_address, process_address
 
 
@@ -29,38 +30,39 @@ class Process(Protocol):
 
 
 class WebProcess:
-    """waitress serving the Pyramid application."""
+    """waitress serving the Pyramid application; with ``reuse_port`` its listening socket
+    shares the port with the other processes of a group (``web_server.processes``)."""
 
     name = "web"
 
-    def __init__(self, config_file: str):
+    def __init__(self, config, *, health: bool = True, reuse_port: bool = False):
         from waitress import create_server
 
         from .web.wsgi import make_wsgi_app
 
-        config = build_configurator(config_file, "web")
         settings = config.registry.settings
-        try:
-            self.host, self.port = process_address(settings, "web_server")
-            health = health_address(settings, "web_server")
-        except ConfigError as exc:
-            from .bootstrap import fail
-
-            fail(f"configuration error: {exc}")
-        app = make_wsgi_app(config)
+        self.host, self.port = process_address(settings, "web_server")
+        address = (
+            {"sockets": [listening_socket(self.host, self.port, reuse_port=True)]}
+            if reuse_port
+            else {"host": self.host, "port": self.port}
+        )
         self._server = create_server(
-            app,
-            host=self.host,
-            port=self.port,
+            make_wsgi_app(config),
             threads=settings["web_server.max_threads"],
             ident="postal",
             clear_untrusted_proxy_headers=True,
+            **address,
         )
+        self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._health = HealthServer("postal-web", *health)
+        self._health = (
+            HealthServer("postal-web", *health_address(settings, "web_server")) if health else None
+        )
 
     def start(self) -> None:
-        self._health.start()
+        if self._health is not None:
+            self._health.start()
         self._thread.start()
         host, port = self._server.effective_host, self._server.effective_port
         log.info("web server listening on http://%s:%s", host, port)
@@ -69,11 +71,25 @@ class WebProcess:
     def stop(self) -> None:
         self._server.close()
         self._thread.join(timeout=5)
-        self._health.stop()
+        if self._health is not None:
+            self._health.stop()
 
 
 def web_process(config_file: str) -> Process:
-    return WebProcess(config_file)
+    """One web process, or ``web_server.processes`` of them sharing the port."""
+    from .bootstrap import fail
+
+    config = build_configurator(config_file, "web")
+    try:
+        if is_copy():
+            stop_with_parent()
+            return WebProcess(config, health=False, reuse_port=True)
+        count = process_count(config.registry.settings, "web_server")
+        if count == 1:
+            return WebProcess(config)
+        return ProcessGroup(WebProcess(config, reuse_port=True), config_file, count, "web-server")
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}")
 
 
 # ``postal run`` starts every process named here; the SMTP server and the worker add theirs.

@@ -175,6 +175,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_server.default_port", _as_port, "5000", "web server port"),
     Setting("web_server.default_bind_address", _as_str, "127.0.0.1", "web server address"),
     Setting("web_server.max_threads", _as_int, "5", "waitress threads"),
+    Setting("web_server.processes", _as_int, "1", "web processes web-server starts"),
     Setting("web_server.default_health_server_port", _as_port, "9092", "web health port"),
     Setting("web_server.default_health_server_bind_address", _as_str, "127.0.0.1", "health"),
     Setting("worker.default_health_server_port", _as_port, "9090", "worker health port"),

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 import threading
 
 from ..health import HealthServer
+from ..process_group import (
+    ProcessGroup,
+    is_copy,
+    listening_socket,
+    process_count,
+    stop_with_parent,
+)
 from ..settings import ConfigError, health_address, process_address
 from .accept import GroupCommitWriter
 from .auth import FailureLimiter
 from .handler import PostalHandler
-from .processes import SmtpProcessGroup, is_copy, process_count, stop_with_parent
 from .protocol import PostalSMTP, ProtocolOptions
 
 
@@ -55,31 +60,6 @@ def protocol_options(settings) -> ProtocolOptions:
             settings["smtp_server.auth_failure_window"],
         ),
     )
-
-
-def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
-    """A listening socket; ``::`` accepts IPv4 too (asyncio would make it IPv6-only).
-
-    With ``reuse_port`` (``SO_REUSEPORT``) several processes may listen on the same port and
-    the kernel spreads new connections across them: one Python process is limited by its
-    GIL, so this is how the SMTP server uses more than one core."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            if not hasattr(socket, "SO_REUSEPORT"):
-                raise ConfigError("smtp_server.reuse_port: SO_REUSEPORT is not available here")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
 
 
 class SmtpProcess:
@@ -172,7 +152,7 @@ class SmtpProcess:
             self.health.stop()
 
 
-def smtp_process(config_file: str) -> SmtpProcess | SmtpProcessGroup:
+def smtp_process(config_file: str) -> SmtpProcess | ProcessGroup:
     """One SMTP process, or ``smtp_server.processes`` of them sharing the port."""
     from ..bootstrap import build_configurator, fail
 
@@ -181,9 +161,10 @@ def smtp_process(config_file: str) -> SmtpProcess | SmtpProcessGroup:
         if is_copy():
             stop_with_parent()
             return SmtpProcess(registry, health=False, reuse_port=True)
-        count = process_count(registry.settings)
+        count = process_count(registry.settings, "smtp_server")
         if count == 1:
             return SmtpProcess(registry)
-        return SmtpProcessGroup(SmtpProcess(registry, reuse_port=True), config_file, count)
+        first = SmtpProcess(registry, reuse_port=True)
+        return ProcessGroup(first, config_file, count, "smtp-server")
     except ConfigError as exc:
         fail(f"configuration error: {exc}")

@@ -9,17 +9,16 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from postal.config import configure
 from postal.models import Message
+from postal.process_group import process_count
 from postal.settings import ConfigError
-from postal.smtp.processes import process_count
 from postal.smtp.server import SmtpProcess
+from tests.fixtures.process_groups import children, free_port, gone, socket_count, wait_until
 
 
 pytestmark = [
@@ -84,41 +83,9 @@ def test_without_reuse_port_a_second_server_cannot_bind(smtp_settings, clean_tab
 
 
 def test_processes_must_be_positive(smtp_settings):
-    assert process_count({**smtp_settings, "smtp_server.processes": 3}) == 3
+    assert process_count({**smtp_settings, "smtp_server.processes": 3}, "smtp_server") == 3
     with pytest.raises(ConfigError, match="smtp_server.processes"):
-        process_count({**smtp_settings, "smtp_server.processes": 0})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def socket_count(pid: int) -> int:
-    fds = Path(f"/proc/{pid}/fd")
-    count = 0
-    for fd in fds.iterdir():
-        try:
-            count += os.readlink(fd).startswith("socket:")
-        except OSError:
-            pass
-    return count
-
-
-def children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(child) for child in text.split()]
-
-
-def wait_until(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+        process_count({**smtp_settings, "smtp_server.processes": 0}, "smtp_server")
 
 
 def accepting(port: int) -> bool:
@@ -170,14 +137,7 @@ def test_smtp_server_command_runs_processes_copies(app_settings, clean_tables, s
         parent.send_signal(signal.SIGTERM)
         parent.wait(30)
     assert parent.returncode == 0
-    wait_until(lambda: not Path(f"/proc/{copy[0]}").exists() or _zombie(copy[0]))
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    wait_until(lambda: gone(copy[0]))
 
 
 def test_a_copy_stops_when_its_first_process_is_killed(app_settings, clean_tables, tmp_path):
@@ -187,5 +147,5 @@ def test_a_copy_stops_when_its_first_process_is_killed(app_settings, clean_table
     finally:
         parent.kill()
         parent.wait(10)
-    wait_until(lambda: not Path(f"/proc/{copy[0]}").exists() or _zombie(copy[0]), timeout=20)
+    wait_until(lambda: gone(copy[0]), timeout=20)
     assert not accepting(port)

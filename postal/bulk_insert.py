@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import sqlite3
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -29,10 +30,11 @@ from sqlalchemy.orm import Session
 
 
 # One VALUES statement carries at most this many bytes of parameters (MariaDB refuses a
-# packet over ``max_allowed_packet``, 16 MiB by default) and this many rows (SQLite allows
-# 32,766 bound variables).
+# packet over ``max_allowed_packet``, 16 MiB by default), this many rows, and no more bound
+# values than SQLite allows (32,766 since SQLite 3.32, 999 before).
 MAX_STATEMENT_BYTES = 4 * 1024 * 1024
 MAX_STATEMENT_ROWS = 500
+SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def insert_rows(db, table, rows: list[dict], *, returning: bool) -> list[int] | None:
@@ -139,11 +141,14 @@ def values_insert(connection, table, rows: list[dict], *, returning: bool):
     shape = _shape(table, tuple(rows[0]), connection.dialect)
     flat, sizes = shape.parameters(rows)
     width = len(shape.names)
+    most = MAX_STATEMENT_ROWS
+    if connection.dialect.name == "sqlite":
+        most = max(1, min(most, SQLITE_MAX_VARIABLES // width))
     ids: list[int] = []
     start = 0
     while start < len(rows):
         end, size = start, 0
-        while end < len(rows) and end - start < MAX_STATEMENT_ROWS:
+        while end < len(rows) and end - start < most:
             if end > start and size + sizes[end] > MAX_STATEMENT_BYTES:
                 break
             size += sizes[end]

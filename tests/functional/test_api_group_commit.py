@@ -4,6 +4,7 @@ one bad message failing alone, and a leader that hands the lead on."""
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import select
 
@@ -88,3 +89,19 @@ def test_a_follower_that_gives_up_is_not_stored_and_does_not_stall_others(
     results, errors = _store_from_threads(committer, server.id, 5)
     assert errors == {} and len(results) == 5
     assert len(dbsession.scalars(select(Message)).all()) == 5
+
+
+def test_an_idle_committer_returns_its_connection_and_its_reaper_ends(
+    dbengine, smtp_data, monkeypatch
+):
+    server = smtp_data.server()
+    monkeypatch.setattr(storing, "IDLE_SECONDS", 0.05)
+    committer = GroupCommitter(_Registry(dbengine))
+    for _round in range(2):  # and the next commit starts a new reaper
+        results, errors = _store_from_threads(committer, server.id, 3)
+        assert errors == {} and len(results) == 3
+        deadline = time.monotonic() + 10
+        while committer._reaper is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert committer._reaper is None and committer._connection._connection is None
+        assert not committer._leading

@@ -162,17 +162,19 @@ class GroupCommitter:
 
     def _reap(self) -> None:
         """Hand the connection back to the pool once no commit has come for a while, so an
-        idle web process holds none."""
+        idle web process holds none; the next commit starts another reaper."""
         while True:
             time.sleep(IDLE_SECONDS)
             with self._lock:
                 if self._leading or time.monotonic() - self._last_commit < IDLE_SECONDS:
                     continue
-                self._leading = True
+                self._leading = True  # requests arriving meanwhile wait for the hand-over
+                self._reaper = None
             try:
                 self._connection.release()
             finally:
                 self._hand_over()
+            return
 
     def _commit(self, batch: list[Pending]) -> None:
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from postal.models import WorkerRole
+from tests.fixtures.process_groups import wait_until
 
 
 POSTAL = str(Path(sys.executable).with_name("postal"))
@@ -28,16 +29,6 @@ def _start(ini: Path) -> subprocess.Popen:
 def _leader(dbsession) -> str | None:
     dbsession.commit()  # a fresh snapshot (MariaDB is REPEATABLE READ)
     return dbsession.scalar(select(WorkerRole.worker).where(WorkerRole.role == "scheduler"))
-
-
-def _wait_for(condition, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_a_killed_leader_is_replaced_by_the_other_worker(
@@ -58,7 +49,7 @@ def test_a_killed_leader_is_replaced_by_the_other_worker(
         for _ in range(2):
             process = _start(ini)
             workers[process.pid] = process
-        first = _wait_for(lambda: _leader(dbsession))
+        first = wait_until(lambda: _leader(dbsession))
         leader_pid = next(pid for pid in workers if f"pid:{pid} " in f"{first} ")
         # Only one of the two holds the lease while it lives.
         time.sleep(1.5)
@@ -67,7 +58,7 @@ def test_a_killed_leader_is_replaced_by_the_other_worker(
         workers[leader_pid].send_signal(signal.SIGKILL)
         workers[leader_pid].wait(timeout=10)
         (survivor,) = [pid for pid in workers if pid != leader_pid]
-        second = _wait_for(lambda: (lead := _leader(dbsession)) != first and lead)
+        second = wait_until(lambda: (lead := _leader(dbsession)) != first and lead)
         assert f"pid:{survivor} " in f"{second} "
     finally:
         for process in workers.values():

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import smtplib
 import socket
 import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +15,14 @@ from postal.models import Message
 from postal.process_group import process_count
 from postal.settings import ConfigError
 from postal.smtp.server import SmtpProcess
-from tests.fixtures.process_groups import children, free_port, gone, socket_count, wait_until
+from tests.fixtures.process_groups import (
+    first_copy,
+    kill_first_and_wait_for_copy,
+    socket_count,
+    start_server,
+    stop_group,
+    wait_until,
+)
 
 
 pytestmark = [
@@ -98,28 +102,16 @@ def accepting(port: int) -> bool:
 
 def start_smtp_server(app_settings, tmp_path, processes: int) -> tuple[subprocess.Popen, int]:
     """``postal smtp-server`` with ``smtp_server.processes``; (the process, its port)."""
-    ini = tmp_path / "postal.ini"
-    ini.write_text(
-        "[app:main]\nuse = egg:postal\n"
-        f"database.url = {app_settings['database.url']}\n"
-        f"postal.signing_key_path = {tmp_path / 'signing.key'}\n"
-        "postal.dkim_key_size = 1024\n"
-        "smtp_server.reverse_dns = false\n"
-        "smtp_server.default_bind_address = 127.0.0.1\n"
-        f"smtp_server.processes = {processes}\n"
-        "logging.enabled = false\n"
-    )
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HEALTH_SERVER_PORT": str(free_port())}
-    command = [sys.executable, "-m", "postal", "-c", str(ini), "smtp-server"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL), port
+    return start_server(app_settings, tmp_path, "smtp-server", "smtp_server", processes,
+                        "smtp_server.reverse_dns = false",
+                        "smtp_server.default_bind_address = 127.0.0.1")  # fmt: skip
 
 
 def test_smtp_server_command_runs_processes_copies(app_settings, clean_tables, sender, dbsession,
                                                    tmp_path):  # fmt: skip
     parent, port = start_smtp_server(app_settings, tmp_path, 2)
     try:
-        copy = wait_until(lambda: children(parent.pid) and accepting(port) and children(parent.pid))
+        copy = first_copy(parent, lambda: accepting(port))
         assert len(copy) == 1
         wait_until(lambda: socket_count(copy[0]) >= 1)
         before = {pid: socket_count(pid) for pid in (parent.pid, copy[0])}
@@ -134,18 +126,10 @@ def test_smtp_server_command_runs_processes_copies(app_settings, clean_tables, s
         send(port, sender, 4)
         assert stored(dbsession) == 4
     finally:
-        parent.send_signal(signal.SIGTERM)
-        parent.wait(30)
-    assert parent.returncode == 0
-    wait_until(lambda: gone(copy[0]))
+        stop_group(parent, copy)
 
 
 def test_a_copy_stops_when_its_first_process_is_killed(app_settings, clean_tables, tmp_path):
     parent, port = start_smtp_server(app_settings, tmp_path, 2)
-    try:
-        copy = wait_until(lambda: children(parent.pid) and accepting(port) and children(parent.pid))
-    finally:
-        parent.kill()
-        parent.wait(10)
-    wait_until(lambda: gone(copy[0]), timeout=20)
+    kill_first_and_wait_for_copy(parent, lambda: accepting(port))
     assert not accepting(port)

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
 import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
 
 from postal.models import Message
-from tests.fixtures.process_groups import children, free_port, gone, socket_count, wait_until
+from tests.fixtures.process_groups import (
+    first_copy,
+    kill_first_and_wait_for_copy,
+    socket_count,
+    start_server,
+    stop_group,
+    wait_until,
+)
 
 
 pytestmark = [
@@ -32,19 +36,7 @@ def api_key(smtp_data):
 
 
 def start_web_server(app_settings, tmp_path, processes: int) -> tuple[subprocess.Popen, int]:
-    ini = tmp_path / "postal.ini"
-    ini.write_text(
-        "[app:main]\nuse = egg:postal\n"
-        f"database.url = {app_settings['database.url']}\n"
-        f"postal.signing_key_path = {tmp_path / 'signing.key'}\n"
-        "postal.dkim_key_size = 1024\n"
-        f"web_server.processes = {processes}\n"
-        "logging.enabled = false\n"
-    )
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HEALTH_SERVER_PORT": str(free_port())}
-    command = [sys.executable, "-m", "postal", "-c", str(ini), "web-server"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL), port
+    return start_server(app_settings, tmp_path, "web-server", "web_server", processes)
 
 
 def answering(port: int) -> bool:
@@ -68,7 +60,7 @@ def test_web_server_command_runs_processes_copies(app_settings, clean_tables, ap
                                                   tmp_path):  # fmt: skip
     parent, port = start_web_server(app_settings, tmp_path, 2)
     try:
-        copy = wait_until(lambda: children(parent.pid) and answering(port) and children(parent.pid))
+        copy = first_copy(parent, lambda: answering(port))
         assert len(copy) == 1
         wait_until(lambda: socket_count(copy[0]) >= 1)
         before = {pid: socket_count(pid) for pid in (parent.pid, copy[0])}
@@ -82,18 +74,10 @@ def test_web_server_command_runs_processes_copies(app_settings, clean_tables, ap
         dbsession.expire_all()
         assert dbsession.scalar(select(func.count()).select_from(Message)) == 6
     finally:
-        parent.send_signal(signal.SIGTERM)
-        parent.wait(30)
-    assert parent.returncode == 0
-    wait_until(lambda: gone(copy[0]))
+        stop_group(parent, copy)
 
 
 def test_a_web_copy_stops_when_its_first_process_is_killed(app_settings, clean_tables, tmp_path):
     parent, port = start_web_server(app_settings, tmp_path, 2)
-    try:
-        copy = wait_until(lambda: children(parent.pid) and answering(port) and children(parent.pid))
-    finally:
-        parent.kill()
-        parent.wait(10)
-    wait_until(lambda: gone(copy[0]), timeout=20)
+    kill_first_and_wait_for_copy(parent, lambda: answering(port))
     assert not answering(port)

@@ -48,7 +48,7 @@ def ed_pem():
     return dkim_keys.generate_private_key(algorithm="ed25519")
 
 
-def dkimpy_sign(message, pem, *, linesep=b"\r\n", timestamp=T):
+def dkimpy_sign(message, pem, *, linesep=b"\r\n", timestamp=T, domain=DOMAIN, selector=SELECTOR):
     """What stock dkimpy produces with Postal's header list, at a fixed ``t=``."""
     headers, _ = dkim.rfc822_parse(message)
     include = [name.lower() for name, _ in headers if name.lower() in dkim_canonical.SIGNED_HEADERS]
@@ -57,8 +57,8 @@ def dkimpy_sign(message, pem, *, linesep=b"\r\n", timestamp=T):
     with mock.patch.object(dkim.time, "time", return_value=timestamp):
         return dkim.sign(
             message,
-            SELECTOR.encode(),
-            DOMAIN.encode(),
+            selector.encode(),
+            domain.encode(),
             dkim_keys.dkimpy_private_key(pem),
             canonicalize=(b"relaxed", b"relaxed"),
             include_headers=include,
@@ -280,18 +280,7 @@ def test_long_tags_are_byte_identical_to_dkimpys(rsa_pem, domain, selector, line
     ours = dkim_signing.signature_header(
         message, domain, selector, rsa_pem, timestamp=T, linesep=linesep
     )
-    headers, _ = dkim.rfc822_parse(message)
-    include = [n.lower() for n, _ in headers if n.lower() in dkim_canonical.SIGNED_HEADERS]
-    with mock.patch.object(dkim.time, "time", return_value=T):
-        expected = dkim.sign(
-            message,
-            selector.encode(),
-            domain.encode(),
-            dkim_keys.dkimpy_private_key(rsa_pem),
-            canonicalize=(b"relaxed", b"relaxed"),
-            include_headers=include,
-            linesep=linesep,
-        )
+    expected = dkimpy_sign(message, rsa_pem, linesep=linesep, domain=domain, selector=selector)
     assert ours == expected
 
 

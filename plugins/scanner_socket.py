@@ -10,6 +10,7 @@ closing, so a failed send still reads what it answered.
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 from collections.abc import Iterable
@@ -17,6 +18,11 @@ from collections.abc import Iterable
 
 # Both daemons answer in a few hundred bytes; more than this is not one of them.
 MAX_REPLY = 1024 * 1024
+
+
+# What a send or the write shutdown raises once the peer has closed or reset the connection
+# (ENOTCONN: shutting down a socket the peer has already reset).
+_PEER_GONE = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
 
 
 class ReplyTooLong(OSError):
@@ -48,10 +54,12 @@ def exchange(host: str, port: int, request: Iterable[bytes], *, timeout: float) 
                 deadline.arm(sock)
                 sock.sendall(piece)
             sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError) as exc:
+        except OSError as exc:
+            if exc.errno not in _PEER_GONE:
+                raise
             reply = _read_what_is_left(sock, deadline)
             if not reply:
-                raise exc
+                raise
             return reply
         return _read_to_eof(sock, deadline)
 
@@ -73,5 +81,7 @@ def _read_what_is_left(sock: socket.socket, deadline: _Deadline) -> bytes:
     """After a failed send: the reply the peer managed to send, or ``b""``."""
     try:
         return _read_to_eof(sock, deadline)
-    except (ConnectionResetError, BrokenPipeError):
+    except OSError as exc:
+        if exc.errno not in _PEER_GONE:
+            raise
         return b""

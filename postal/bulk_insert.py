@@ -11,11 +11,13 @@ once by psycopg, prepared once by the server.  Rows are numbered in array order,
 VALUES.
 
 On SQLite and MariaDB the rows go as ``INSERT … VALUES (…), (…)`` written here once per
-shape (table, columns, row count) and handed to the driver with
-``Connection.exec_driver_sql``, inside the caller's transaction, with SQLAlchemy's error
-handling but without its per-statement compile, cache-key and parameter work (which cost
-more than the database's part of a small insert).  Column defaults and bind conversions are
-SQLAlchemy's own, looked up once per shape.
+shape (table, columns, row count) and executed on the DBAPI cursor of the caller's
+connection, inside its transaction.  That skips SQLAlchemy's per-statement compile,
+cache-key, parameter and result set-up (``exec_driver_sql`` still does the last two, and
+they cost more than the database's part of a small insert); a driver error still goes
+through SQLAlchemy's handling, so callers see the usual ``sqlalchemy.exc`` errors and a lost
+connection is invalidated as on any other statement.  Column defaults and bind conversions
+are SQLAlchemy's own, looked up once per shape.
 """
 
 from __future__ import annotations
@@ -112,21 +114,19 @@ class _Shape:
         """Every row's values, converted, in one flat list; and each row's size in bytes
         (roughly: the long values' lengths)."""
         flat, sizes = [], []
-        names, processors, defaults = self.names, self.processors, self.defaults
-        count = len(names) - len(defaults)
+        given = self.names[: len(self.names) - len(self.defaults)]
+        defaults = self.defaults
+        converted = [(i, p) for i, p in enumerate(self.processors) if p is not None]
         for row in rows:
-            values = [row[name] for name in names[:count]]
+            values = [row[name] for name in given]
             for _name, is_callable, arg in defaults:
                 values.append(arg(None) if is_callable else arg)
-            size = 0
-            for index, value in enumerate(values):
-                processor = processors[index]
-                if processor is not None and value is not None:
-                    value = processor(value)
-                if isinstance(value, bytes | str):
-                    size += len(value)
-                flat.append(value)
-            sizes.append(size)
+            for index, processor in converted:
+                value = values[index]
+                if value is not None:
+                    values[index] = processor(value)
+            sizes.append(sum(len(v) for v in values if isinstance(v, bytes | str)))
+            flat += values
         return flat, sizes
 
 
@@ -146,17 +146,24 @@ def values_insert(connection, table, rows: list[dict], *, returning: bool):
         most = max(1, min(most, SQLITE_MAX_VARIABLES // width))
     ids: list[int] = []
     start = 0
-    while start < len(rows):
-        end, size = start, 0
-        while end < len(rows) and end - start < most:
-            if end > start and size + sizes[end] > MAX_STATEMENT_BYTES:
-                break
-            size += sizes[end]
-            end += 1
-        result = connection.exec_driver_sql(
-            shape.sql(end - start, returning), tuple(flat[start * width : end * width])
-        )
-        if returning:
-            ids.extend(row[0] for row in result)
-        start = end
+    cursor = connection.connection.cursor()
+    try:
+        while start < len(rows):
+            end, size = start, 0
+            while end < len(rows) and end - start < most:
+                if end > start and size + sizes[end] > MAX_STATEMENT_BYTES:
+                    break
+                size += sizes[end]
+                end += 1
+            statement = shape.sql(end - start, returning)
+            parameters = tuple(flat[start * width : end * width])
+            try:
+                cursor.execute(statement, parameters)
+                if returning:
+                    ids.extend(row[0] for row in cursor.fetchall())
+            except Exception as exc:  # wrapped, and a lost connection invalidated
+                connection._handle_dbapi_exception(exc, statement, parameters, cursor, None)
+            start = end
+    finally:
+        cursor.close()
     return ids if returning else None

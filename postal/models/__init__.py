@@ -94,12 +94,28 @@ def get_tm_session(
     return dbsession
 
 
+# API v1 sends are committed by the group commit (:mod:`postal.api.v1.storing`) before the
+# view answers, outside the request's transaction: retrying such a request after a failure
+# later on (its once-a-minute ``last_used_at`` write) would store the message again.
+NOT_RETRIED_PREFIXES = ("/api/v1/send/",)
+
+
+def retry_attempts(request) -> int | None:
+    """pyramid_retry's ``activate_hook``: one attempt for requests that commit on their own
+    (which also spares them copying the body for a retry); the default for the others."""
+    return 1 if request.path_info.startswith(NOT_RETRIED_PREFIXES) else None
+
+
 def includeme(config) -> None:
     """Engine, session factory, pyramid_tm and ``request.dbsession``."""
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # Nothing reads a transaction's user, and naming it costs an identity lookup a request.
+    settings["tm.annotate_user"] = False
     config.include("pyramid_tm")
-    # A serialisation failure or deadlock is retried once more by pyramid_retry.
+    # A serialisation failure or deadlock is retried once more by pyramid_retry, except
+    # where a retry would repeat work already committed (:func:`retry_attempts`).
+    settings.setdefault("retry.activate_hook", retry_attempts)
     config.include("pyramid_retry")
 
     engine = settings.get("postal.engine") or get_engine(settings)

@@ -349,3 +349,29 @@ def test_concurrent_sends_of_both_kinds_are_committed_together(live_web, mail_se
     for thread in threads:
         thread.join(timeout=30)
     assert results == ["success"] * 16
+
+
+def test_a_send_is_not_retried_after_its_message_is_committed(
+    sending_app, mail_server, dbsession, monkeypatch
+):
+    """A retryable error after the group commit (the ``last_used_at`` write) must not make
+    pyramid_retry run the request again: that would store the message twice."""
+    from pyramid_retry import RetryableException
+
+    from postal.api.v1 import envelope
+
+    def fails(request, credential):
+        raise RetryableException("deadlock")
+
+    monkeypatch.setattr(envelope, "mark_used", fails)
+    with pytest.raises(RetryableException):
+        sending_app.post_json(SEND, valid(), headers={"X-Server-API-Key": mail_server.api_key})
+    assert len(dbsession.scalars(select(Message)).all()) == 1
+
+
+def test_other_requests_keep_their_retries(sending_app, mail_server, monkeypatch):
+    from postal.models import retry_attempts
+
+    assert retry_attempts(type("R", (), {"path_info": "/api/v1/send/raw"})) == 1
+    assert retry_attempts(type("R", (), {"path_info": "/api/v1/messages/message"})) is None
+    assert retry_attempts(type("R", (), {"path_info": "/org/x/servers"})) is None

@@ -96,3 +96,20 @@ def test_big_groups_are_split_into_several_statements_in_order(smtp_data, dbsess
         assert {(m.status, m.held, m.spam_score) for m in rows} == {("Pending", False, 0.0)}
     queued = dbsession.scalars(select(QueuedMessage)).all()
     assert len(queued) == 10 and {q.attempts for q in queued} == {0}
+
+
+def test_a_driver_error_is_sqlalchemys_and_the_session_rolls_back(smtp_data, dbsession):
+    """Rows go to the DBAPI cursor directly on SQLite and MariaDB; a failing statement still
+    raises SQLAlchemy's error (what callers catch), and the transaction can roll back."""
+    from sqlalchemy.exc import IntegrityError
+
+    from postal.bulk_insert import insert_rows
+
+    server = smtp_data.server()
+    (stored,) = store_many(dbsession, [StoreRequest(server.id, "outgoing", "a@b", ("c@d",), RAW)])
+    dbsession.commit()
+    duplicate = {"server_id": server.id, "message_id": stored[0].id, "domain": "d"}
+    with pytest.raises(IntegrityError):  # one queue row per message
+        insert_rows(dbsession, QueuedMessage.__table__, [duplicate], returning=False)
+    dbsession.rollback()
+    assert len(dbsession.scalars(select(QueuedMessage)).all()) == 1

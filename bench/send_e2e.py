@@ -118,6 +118,7 @@ def http_load(port: int, path: str, headers: dict, body: dict, total: int, conne
 NOOP_APP = """
 import sys, waitress
 from pyramid.config import Configurator
+from postal.servers import tune_waitress
 def view(request):
     body = request.json_body
     return {"ok": True, "keys": len(body)}
@@ -125,8 +126,10 @@ with Configurator() as config:
     config.add_route("noop", "/noop")
     config.add_view(view, route_name="noop", renderer="json", request_method="POST")
     app = config.make_wsgi_app()
-waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[2]),
-               _quiet=True)
+server = waitress.create_server(app, host="127.0.0.1", port=int(sys.argv[1]),
+                                threads=int(sys.argv[2]))
+tune_waitress(server)  # the same waitress settings as postal's web server
+server.run()
 """
 
 

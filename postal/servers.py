@@ -29,6 +29,22 @@ class Process(Protocol):
     def stop(self) -> None: ...
 
 
+# waitress (since 1.4) has a request's thread send each piece of its answer as soon as it is
+# written: the head, then the body, each a send that gives up the GIL and wakes the event
+# loop's thread, which is woken again once the request ends.  Buffering up to this much
+# instead lets the event loop send a small answer whole, once, when it is woken anyway;
+# larger bodies still go out as they are written, in pieces this big.  For an API call that
+# is a third less CPU and a third as many context switches (bench/send_e2e.py).
+SEND_BYTES = 16384
+
+
+def tune_waitress(server) -> None:
+    """Applied to a server made by ``waitress.create_server``.  Set on its adjustments
+    rather than passed in: waitress warns that the ``send_bytes`` argument is deprecated
+    (a waitress without it just ignores the attribute)."""
+    server.adj.send_bytes = SEND_BYTES
+
+
 class WebProcess:
     """waitress serving the Pyramid application; with ``reuse_port`` its listening socket
     shares the port with the other processes of a group (``web_server.processes``)."""
@@ -54,6 +70,7 @@ class WebProcess:
             clear_untrusted_proxy_headers=True,
             **address,
         )
+        tune_waitress(self._server)
         self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
         self._health = (

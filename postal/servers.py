@@ -29,12 +29,12 @@ class Process(Protocol):
     def stop(self) -> None: ...
 
 
-# waitress (since 1.4) has a request's thread send each piece of its answer as soon as it is
-# written: the head, then the body, each a send that gives up the GIL and wakes the event
-# loop's thread, which is woken again once the request ends.  Buffering up to this much
-# instead lets the event loop send a small answer whole, once, when it is woken anyway;
-# larger bodies still go out as they are written, in pieces this big.  For an API call that
-# is a third less CPU and a third as many context switches (bench/send_e2e.py).
+# By default (``send_bytes = 1``) waitress has a request's thread send each piece of its
+# answer as soon as it is written: the head, then the body, each a send that gives up the
+# GIL, and the event loop's thread is woken once the request ends anyway.  With a buffer of
+# this size the event loop sends a small answer whole, once, when it is woken; a larger body
+# is sent by the request's thread whenever this much is waiting.  For an API call that is a
+# third less CPU and a third as many context switches (bench/send_e2e.py).
 SEND_BYTES = 16384
 
 

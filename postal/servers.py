@@ -45,6 +45,17 @@ def tune_waitress(server) -> None:
     server.adj.send_bytes = SEND_BYTES
 
 
+def stop_waitress(server, thread: threading.Thread, timeout: float = 5) -> None:
+    """Close ``server`` from its own event loop, which then ends once its connections have
+    (closed from another thread, the loop's next ``select`` fails on the closed socket).  A
+    loop that does not get to it in time is closed from here."""
+    if thread.is_alive():
+        server.trigger.pull_trigger(server.close)
+        thread.join(timeout)
+    if thread.is_alive() or not thread.ident:
+        server.close()
+
+
 class WebProcess:
     """waitress serving the Pyramid application; with ``reuse_port`` its listening socket
     shares the port with the other processes of a group (``web_server.processes``)."""
@@ -86,8 +97,7 @@ class WebProcess:
         print(f"postal web server listening on http://{host}:{port}", flush=True)
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=5)
+        stop_waitress(self._server, self._thread)
         if self._health is not None:
             self._health.stop()
 

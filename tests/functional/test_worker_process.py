@@ -140,8 +140,10 @@ def test_the_health_server_serves_metrics(
 
         assert wait_until(lambda: _answers(fetch, "/health"), 10)
         assert fetch("/health") == "OK"
+        # The queue empties when the batch is committed; its counters follow a moment later.
+        sent = 'postal_worker_deliveries_total{status="Sent"} 2.0'
+        assert wait_until(lambda: sent in fetch("/metrics"), 10)
         metrics = fetch("/metrics")
-        assert 'postal_worker_deliveries_total{status="Sent"} 2.0' in metrics
         assert "postal_message_queue_latency_count 2.0" in metrics
         assert "postal_queued_messages" in metrics
         assert "postal_queue_oldest_message_age_seconds" in metrics

@@ -6,6 +6,7 @@ expression over the header block keeps that O(header size) whatever the body.
 
 from __future__ import annotations
 
+import functools
 import re
 
 
@@ -19,15 +20,21 @@ def header_block(raw: bytes) -> bytes:
 
 
 def header_values(head: bytes, name: str | bytes) -> list[str]:
-    """Unfolded values of every ``name`` header in ``head``, in order."""
-    name = name if isinstance(name, bytes) else name.encode()
-    pattern = re.compile(
-        rb"^" + re.escape(name) + rb":([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE
-    )
+    """Unfolded values of every ``name`` header in ``head``, in order.  Blanks before the
+    colon are accepted (RFC 5322's obsolete syntax, still sent by some software)."""
     return [
-        re.sub(r"\r?\n", "", m.group(1).decode("utf-8", "replace")).strip()
-        for m in pattern.finditer(head)
+        match.group(1).decode("utf-8", "replace").replace("\r\n", "").replace("\n", "").strip()
+        for match in _field_pattern(name).finditer(head)
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _field_pattern(name: str | bytes) -> re.Pattern:
+    name = name if isinstance(name, bytes) else name.encode()
+    return re.compile(
+        rb"^" + re.escape(name) + rb"[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)",
+        re.IGNORECASE | re.MULTILINE,
+    )
 
 
 def last_header(raw: bytes, name: str | bytes) -> str | None:

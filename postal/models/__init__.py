@@ -6,11 +6,14 @@ relationship resolution rely on it).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import transaction
 import zope.sqlalchemy
+from pyramid_tm import is_tm_active
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
@@ -96,14 +99,32 @@ def get_tm_session(
 
 # API v1 sends are committed by the group commit (:mod:`postal.api.v1.storing`) before the
 # view answers, outside the request's transaction: retrying such a request after a failure
-# later on (its once-a-minute ``last_used_at`` write) would store the message again.
-NOT_RETRIED_PREFIXES = ("/api/v1/send/",)
+# later on (its once-a-minute ``last_used_at`` write) would store the message again.  Nor
+# do they need a request-long transaction: their few reads and writes (a credential or
+# domain the caches lack, ``last_used_at``) each take a short one (:func:`transaction_for`).
+SELF_COMMITTING_PREFIXES = ("/api/v1/send/",)
 
 
 def retry_attempts(request) -> int | None:
     """pyramid_retry's ``activate_hook``: one attempt for requests that commit on their own
     (which also spares them copying the body for a retry); the default for the others."""
-    return 1 if request.path_info.startswith(NOT_RETRIED_PREFIXES) else None
+    return 1 if request.path_info.startswith(SELF_COMMITTING_PREFIXES) else None
+
+
+def request_long_transaction(request) -> bool:
+    """pyramid_tm's ``activate_hook``: every request but those that commit on their own."""
+    return not request.path_info.startswith(SELF_COMMITTING_PREFIXES)
+
+
+@contextlib.contextmanager
+def transaction_for(request) -> Iterator[Session]:
+    """``request.dbsession`` inside a transaction: the request's own when pyramid_tm runs
+    one, else a short one committed when the block ends (rolled back on an exception)."""
+    if is_tm_active(request):
+        yield request.dbsession
+        return
+    with request.tm:
+        yield request.dbsession
 
 
 def includeme(config) -> None:
@@ -112,6 +133,7 @@ def includeme(config) -> None:
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     # Nothing reads a transaction's user, and naming it costs an identity lookup a request.
     settings["tm.annotate_user"] = False
+    settings.setdefault("tm.activate_hook", request_long_transaction)
     config.include("pyramid_tm")
     # A serialisation failure or deadlock is retried once more by pyramid_retry, except
     # where a retry would repeat work already committed (:func:`retry_attempts`).

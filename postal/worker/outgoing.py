@@ -13,6 +13,7 @@ import threading
 from dataclasses import replace
 
 from ..dkim_keys import load_or_create_signing_key, selector
+from ..dkim_signing import has_outgoing_headers
 from ..events import Event
 from ..headers import last_header
 from ..messages import recipient_domain
@@ -37,8 +38,7 @@ INTERNAL_ERROR = (
 _LINE_ENDS = re.compile(rb"\r?\n|\r")
 # Whether a header is present at all (what ``last_header(...) is None`` tells), without
 # decoding and unfolding values that are not used.
-_MSGID_HEADER = re.compile(rb"^X-Postal-MsgID:", re.IGNORECASE | re.MULTILINE)
-_TAG_HEADER = re.compile(rb"^X-Postal-Tag:", re.IGNORECASE | re.MULTILINE)
+_TAG_HEADER = re.compile(rb"^X-Postal-Tag[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -226,7 +226,7 @@ class OutgoingPipeline:
     def deliver(self, job: Job) -> Outcome:
         outgoing = job.outgoing = self.outgoing_message(job)
         self.hooks.postal_before_send(message=outgoing)
-        if _MSGID_HEADER.search(_header_block(outgoing.raw)) is None:
+        if not has_outgoing_headers(outgoing.raw):
             # The dkim plugin adds it with the signature; without that plugin, bounces
             # must still be traceable to this message.
             outgoing.raw = b"X-Postal-MsgID: " + outgoing.token.encode() + b"\r\n" + outgoing.raw

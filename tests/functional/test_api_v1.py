@@ -375,3 +375,50 @@ def test_other_requests_keep_their_retries(sending_app, mail_server, monkeypatch
     assert retry_attempts(type("R", (), {"path_info": "/api/v1/send/raw"})) == 1
     assert retry_attempts(type("R", (), {"path_info": "/api/v1/messages/message"})) is None
     assert retry_attempts(type("R", (), {"path_info": "/org/x/servers"})) is None
+
+
+def test_a_send_runs_outside_a_request_long_transaction(sending_app, mail_server, monkeypatch):
+    """The group commit stores the message; the request's few reads each take a short
+    transaction, so no transaction is held open while the request waits for the store."""
+    from pyramid_tm import is_tm_active
+
+    from postal.api.v1 import send
+
+    seen, store = [], send.store_outgoing
+
+    def store_outgoing(request, *args, **kwargs):
+        seen.append(is_tm_active(request))
+        return store(request, *args, **kwargs)
+
+    monkeypatch.setattr(send, "store_outgoing", store_outgoing)
+    assert call(sending_app, SEND, valid(), mail_server.api_key)["status"] == "success"
+    raw = call(sending_app, "/api/v1/send/raw", raw_params(), mail_server.api_key)
+    assert raw["status"] == "success"
+    assert seen == [False, False]
+
+
+def test_a_failed_use_record_does_not_fail_a_stored_send(
+    sending_app, mail_server, dbsession, monkeypatch
+):
+    """A database error writing ``last_used_at`` comes after the message is committed: the
+    client gets its ids (an error would make it send the message again)."""
+    from sqlalchemy.exc import OperationalError
+
+    from postal.api.v1 import envelope
+
+    def fails(dbsession, credential):
+        raise OperationalError("UPDATE credentials", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(envelope, "_mark_used", fails)
+    body = call(sending_app, SEND, valid(), mail_server.api_key)
+    assert body["status"] == "success"
+    (message,) = dbsession.scalars(select(Message)).all()
+    assert body["data"]["messages"]["bob@example.net"]["id"] == message.id
+
+
+def test_a_send_records_when_its_credential_was_used(sending_app, mail_server, dbsession):
+    from postal.models import Credential
+
+    assert call(sending_app, SEND, valid(), mail_server.api_key)["status"] == "success"
+    credential = dbsession.scalars(select(Credential).where(Credential.type == "API")).one()
+    assert credential.last_used_at is not None

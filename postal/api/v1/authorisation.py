@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import or_, select
 
-from ...models import Domain, Server
+from ...models import Domain, Server, transaction_for
 
 
 _NAME_PREFIX = re.compile(r".*<")
@@ -97,8 +97,9 @@ def cached_domain_id(request, server, address: str | None) -> int | None:
     now = time.monotonic()
     cached = cache.get(key)
     if cached is None or cached[0] < now:
-        domain = domain_for_address(request.dbsession, server, address)
-        cached = (now + CACHE_SECONDS, domain.id if domain else None)
+        with transaction_for(request) as dbsession:
+            domain = domain_for_address(dbsession, server, address)
+            cached = (now + CACHE_SECONDS, domain.id if domain else None)
         if len(cache) > 10000:
             cache.clear()
         cache[key] = cached

@@ -8,17 +8,22 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pyramid.response import Response
+from pyramid_tm import is_tm_active
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from ...models import Credential, CredentialType, Server, utcnow
+from ...models import Credential, CredentialType, Server, transaction_for, utcnow
 
+
+log = logging.getLogger(__name__)
 
 # Clients use POST; Postal's router also takes these.
 METHODS = ("GET", "POST", "PATCH", "PUT")
@@ -132,7 +137,18 @@ def mark_used(request, credential: ApiCredential) -> None:
     last = credential.last_used_at
     if last is not None and utcnow() - last < LAST_USED_RESOLUTION:
         return  # without touching request.dbsession, which would open a session
-    if _mark_used(request.dbsession, credential):
+    try:
+        with transaction_for(request) as dbsession:
+            marked = _mark_used(dbsession, credential)
+    except SQLAlchemyError:
+        if is_tm_active(request):
+            raise  # the request's own transaction is spoilt: it fails (and is retried)
+        # A send is stored already: failing to note the use must not make it an error
+        # (the client would send it again).  The next request notes it.
+        log.warning("could not record the use of API credential %s", credential.id,
+                    exc_info=True)  # fmt: skip
+        return
+    if marked:
         cache = request.registry.setdefault("postal.api_v1.credentials", {})
         key = request.headers.get("X-Server-API-Key", "")
         if key in cache:
@@ -140,7 +156,12 @@ def mark_used(request, credential: ApiCredential) -> None:
 
 
 def _lookup(request, key: str) -> ApiCredential | None:
-    credential = request.dbsession.scalar(
+    with transaction_for(request) as dbsession:
+        return _credential(dbsession, key)
+
+
+def _credential(dbsession, key: str) -> ApiCredential | None:
+    credential = dbsession.scalar(
         select(Credential)
         .where(Credential.type == CredentialType.API, Credential.key == key)
         .options(joinedload(Credential.server).joinedload(Server.organization))

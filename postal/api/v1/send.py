@@ -12,7 +12,7 @@ from typing import Any
 
 from pyramid.view import view_config
 
-from ...models import utcnow
+from ...models import transaction_for, utcnow
 from ...tokens import random_uuid
 from .authorisation import cached_domain_id, domain_for_headers, strip_name
 from .composer import Attachment, Composition, compose, decode_base64
@@ -193,8 +193,10 @@ def send_raw(request, credential, params):
     if blank(params.get("data")):
         raise ParameterError("`data` parameter is required but is missing")
     raw = decode_base64(str(params["data"]))
-    domain = domain_for_headers(request.dbsession, server, header_block(raw))
-    if domain is None:
+    with transaction_for(request) as dbsession:
+        domain = domain_for_headers(dbsession, server, header_block(raw))
+        domain_id = None if domain is None else domain.id
+    if domain_id is None:
         raise V1Error("UnauthenticatedFromAddress")
     recipients = unique(str(r).strip() for r in rcpt_to if isinstance(r, str | int | float))
     recipients = [r for r in recipients if r]
@@ -206,7 +208,7 @@ def send_raw(request, credential, params):
         mail_from=str(params["mail_from"]).strip(),
         rcpt_to=recipients,
         raw=raw,
-        domain_id=domain.id,
+        domain_id=domain_id,
         credential_id=credential.id,
         bounce=truthy(params.get("bounce")),
         received_with_ssl=True,
